@@ -1,0 +1,105 @@
+"""Command-line interface: `flask --app wsgi <group> <command>`.
+
+Every command is a thin shell over a service and one unit of work; a refusal is printed as a
+plain message with a non-zero exit, never as a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlmodel import select
+
+from app import schema
+from app.db import get_engine, unit_of_work
+from app.plan import seed as plan_seed
+from app.plan.models import WorkPlan
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@click.group("db", cls=AppGroup, help="Database migrations (Alembic).")
+def db_cli() -> None:
+    pass
+
+
+@db_cli.command("upgrade", help="Migrate the database to the latest schema (or --to REVISION).")
+@click.option("--to", "target", default="head", show_default=True)
+def db_upgrade(target: str) -> None:
+    try:
+        schema.upgrade(get_engine(), current_app.config["DATABASE_URL"], target)
+    except schema.SchemaError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"database at migration {schema.current_revision(get_engine())}")
+
+
+@db_cli.command("downgrade", help="Migrate the database down to REVISION ('base' empties it).")
+@click.argument("target")
+def db_downgrade(target: str) -> None:
+    try:
+        schema.downgrade(get_engine(), current_app.config["DATABASE_URL"], target)
+    except schema.SchemaError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"database at migration {schema.current_revision(get_engine()) or 'base'}")
+
+
+@db_cli.command("current", help="Show the database's migration and whether it is the latest.")
+def db_current() -> None:
+    current = schema.current_revision(get_engine())
+    head = schema.head_revision()
+    state = "up to date" if current == head else f"needs upgrade to {head}"
+    click.echo(f"{current or 'empty database'} ({state})")
+
+
+@click.group(
+    "seed", cls=AppGroup, help="Load the work plan and demo data from app/plan/seed/*.toml."
+)
+def seed_cli() -> None:
+    pass
+
+
+def _run_seed(loader, path: Path | None, what: str) -> None:
+    try:
+        schema.ensure_current(get_engine())
+        with unit_of_work() as session:
+            result = loader(session, path) if path else loader(session)
+    except (schema.SchemaError, plan_seed.SeedError) as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{what}: {result.summary()}")
+
+
+@seed_cli.command("plan", help="Add the work plan, membership and reporting periods.")
+@click.option("--file", "path", type=click.Path(path_type=Path), default=None)
+def seed_plan(path: Path | None) -> None:
+    _run_seed(plan_seed.load_plan, path, "work plan seed")
+
+
+@seed_cli.command("demo", help="Add the activities and figures from the reference documents.")
+@click.option("--file", "path", type=click.Path(path_type=Path), default=None)
+def seed_demo(path: Path | None) -> None:
+    _run_seed(plan_seed.load_demo, path, "demo seed")
+
+
+@seed_cli.command("if-empty", help="Seed plan and demo data only when the database has no plan.")
+def seed_if_empty() -> None:
+    try:
+        schema.ensure_current(get_engine())
+    except schema.SchemaError as exc:
+        raise _fail(exc) from exc
+    with unit_of_work(write=False) as session:
+        has_plan = session.exec(select(WorkPlan.id)).first() is not None
+    if has_plan:
+        click.echo("database already holds a work plan: not seeding")
+        return
+    _run_seed(plan_seed.load_plan, None, "work plan seed")
+    _run_seed(plan_seed.load_demo, None, "demo seed")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(db_cli)
+    app.cli.add_command(seed_cli)

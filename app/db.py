@@ -1,0 +1,121 @@
+"""Engine, metadata conventions and the one-session-per-unit-of-work rule.
+
+Services receive a ``Session`` and only flush; the boundary (a request, a CLI command, a job)
+commits or rolls back in exactly one place: ``request_session`` for requests and
+``unit_of_work`` for everything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, current_app, g, request
+from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlmodel import Session, SQLModel
+
+# Set before any model is declared so that every constraint has a stable, predictable name:
+# Alembic can only drop or alter a constraint it can name, on SQLite and PostgreSQL alike.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+metadata: MetaData = SQLModel.metadata
+
+WRITE_OPTION = "rso_write_transaction"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 15000) -> Engine:
+    """Create an engine; on SQLite, make it behave like a real multi-writer database."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"timeout": sqlite_busy_timeout_ms / 1000, "check_same_thread": False}
+        )
+        _configure_sqlite(engine, sqlite_busy_timeout_ms)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from pysqlite so that BEGIN is ours to issue.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A writer takes the write lock up front, so a concurrent writer waits on the busy
+        # timeout instead of failing half-way with "database is locked"; readers stay deferred.
+        if connection.get_execution_options().get(WRITE_OPTION):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+def init_app(app: Flask) -> None:
+    engine = make_engine(
+        app.config["DATABASE_URL"], sqlite_busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"]
+    )
+    app.extensions["db_engine"] = engine
+    app.after_request(_commit_request_session)
+    app.teardown_appcontext(_close_request_session)
+
+
+def get_engine(app: Flask | None = None) -> Engine:
+    return (app or current_app).extensions["db_engine"]
+
+
+def _new_session(engine: Engine, *, write: bool) -> Session:
+    bind = engine.execution_options(**{WRITE_OPTION: True}) if write else engine
+    return Session(bind=bind, expire_on_commit=False)
+
+
+def request_session() -> Session:
+    """The session of the current request, opened on first use."""
+    if "db_session" not in g:
+        write = request.method not in _SAFE_METHODS
+        g.db_session = _new_session(get_engine(), write=write)
+    return g.db_session
+
+
+def _commit_request_session(response: Any) -> Any:
+    session: Session | None = g.get("db_session")
+    if session is not None:
+        if response.status_code < 400:
+            session.commit()
+        else:
+            session.rollback()
+    return response
+
+
+def _close_request_session(_exc: BaseException | None) -> None:
+    session: Session | None = g.pop("db_session", None)
+    if session is not None:
+        session.rollback()
+        session.close()
+
+
+@contextmanager
+def unit_of_work(engine: Engine | None = None, *, write: bool = True) -> Iterator[Session]:
+    """One session for a CLI command or a job: commit on success, roll back on any error."""
+    session = _new_session(engine or get_engine(), write=write)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
