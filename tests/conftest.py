@@ -15,6 +15,8 @@ from app import create_app, schema
 from app.db import make_engine, unit_of_work
 from app.plan import seed as plan_seed
 
+pytest_plugins = ["tests.fixtures_accounts"]
+
 
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -1,0 +1,1 @@
+"""Fixtures for users, roles and logging in (kept apart from the database fixtures)."""
