@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,12 @@ from app.config import PROJECT_ROOT, load_config
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the Flask application. Creating it never touches the schema: migrating is explicit."""
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
+        "INSTANCE_PATH", str(PROJECT_ROOT / "instance")
+    )
     app = Flask(
         __name__,
-        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_path=str(instance_path),
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder="static",
     )
@@ -27,25 +31,37 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
 
-    from app import assets, cli, errors, templating
+    from app import assets, cli, errors, security, templating
+    from app.accounts import auth, policy
+    from app.accounts.views import bp as accounts_bp
+    from app.audit.views import bp as audit_bp
     from app.plan.views import bp as plan_bp
 
+    auth.configure_cookie(app)
+    # Order matters: schema first, then who is asking, whether they may, and CSRF.
+    app.before_request(_require_current_schema)
+    app.before_request(auth.load_viewer)
+    app.before_request(policy.enforce)
+    security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     assets.init_app(app)
     cli.init_app(app)
-    app.register_blueprint(plan_bp)
-    app.before_request(_require_current_schema)
+    for blueprint in (plan_bp, accounts_bp, audit_bp):
+        app.register_blueprint(blueprint)
     return app
+
+
+_NO_DATABASE = {"static", "vendor_asset"}
 
 
 def _require_current_schema() -> None:
     """Refuse to serve from a database that is not at this version's schema (checked once)."""
-    from flask import current_app
+    from flask import current_app, request
 
     from app.schema import ensure_current
 
-    if current_app.extensions.get("schema_checked"):
+    if current_app.extensions.get("schema_checked") or request.endpoint in _NO_DATABASE:
         return
     ensure_current(db.get_engine())
     current_app.extensions["schema_checked"] = True

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from flask import Flask, abort, send_from_directory
 
+from app.accounts.policy import public
+
 # Public name -> path inside the installed packages folder (node_modules).
 VENDORED = {
     "htmx.min.js": "htmx.org/dist/htmx.min.js",
@@ -20,6 +22,7 @@ def init_app(app: Flask) -> None:
         )
 
     @app.get("/assets/vendor/<path:name>")
+    @public
     def vendor_asset(name: str):
         relative = VENDORED.get(name)
         if relative is None or not (root / relative).is_file():

@@ -14,6 +14,9 @@ from flask.cli import AppGroup
 from sqlmodel import select
 
 from app import schema
+from app.accounts.cli import demo_logins_path, users_cli
+from app.accounts.demo import ensure_demo_users
+from app.audit.services import set_actor
 from app.db import get_engine, unit_of_work
 from app.plan import seed as plan_seed
 from app.plan.models import WorkPlan
@@ -67,6 +70,7 @@ def _run_seed(loader, path: Path | None, what: str) -> None:
     try:
         schema.ensure_current(get_engine())
         with unit_of_work() as session:
+            set_actor(session, None, f"command line: {what}")
             result = loader(session, path) if path else loader(session)
     except (schema.SchemaError, plan_seed.SeedError) as exc:
         raise _fail(exc) from exc
@@ -79,10 +83,18 @@ def seed_plan(path: Path | None) -> None:
     _run_seed(plan_seed.load_plan, path, "work plan seed")
 
 
-@seed_cli.command("demo", help="Add the activities and figures from the reference documents.")
+@seed_cli.command("demo", help="Add the demo activities and figures, and one user per role.")
 @click.option("--file", "path", type=click.Path(path_type=Path), default=None)
 def seed_demo(path: Path | None) -> None:
     _run_seed(plan_seed.load_demo, path, "demo seed")
+    _seed_demo_users()
+
+
+def _seed_demo_users() -> None:
+    with unit_of_work() as session:
+        set_actor(session, None, "command line: seed demo")
+        created = ensure_demo_users(session, demo_logins_path())
+    click.echo(f"demo users: {created} created" if created else "demo users: already present")
 
 
 @seed_cli.command("if-empty", help="Seed plan and demo data only when the database has no plan.")
@@ -98,8 +110,10 @@ def seed_if_empty() -> None:
         return
     _run_seed(plan_seed.load_plan, None, "work plan seed")
     _run_seed(plan_seed.load_demo, None, "demo seed")
+    _seed_demo_users()
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(seed_cli)
+    app.cli.add_command(users_cli)

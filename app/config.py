@@ -57,5 +57,8 @@ def load_config(instance_path: Path) -> dict:
         "MAX_CONTENT_LENGTH": _int_env("MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
         "SQLITE_BUSY_TIMEOUT_MS": _int_env("SQLITE_BUSY_TIMEOUT_MS", 15000),
         "SESSION_COOKIE_HTTPONLY": True,
+        # Set SECURE_COOKIES=1 when served over HTTPS: the cookie becomes Secure and __Host-.
+        "SESSION_COOKIE_SECURE": os.environ.get("SECURE_COOKIES", "").lower() in {"1", "true"},
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", ""),
         "SESSION_COOKIE_SAMESITE": "Lax",
     }

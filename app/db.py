@@ -93,7 +93,8 @@ def request_session() -> Session:
 def _commit_request_session(response: Any) -> Any:
     session: Session | None = g.get("db_session")
     if session is not None:
-        if response.status_code < 400:
+        # A view may ask to keep what it wrote even when refusing (a failed log-in is counted).
+        if response.status_code < 400 or g.get("commit_refusal"):
             session.commit()
         else:
             session.rollback()

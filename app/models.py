@@ -1,6 +1,8 @@
 """Imports every feature's models so that the metadata (and Alembic) sees all tables."""
 
-from app.accounts.models import User, UserRole
+from app.accounts.models import AccountToken, LoginFailure, User, UserRole
+from app.audit import services as audit_services
+from app.audit.models import AuditEvent
 from app.plan.models import (
     Activity,
     ActivityParticipation,
@@ -18,9 +20,33 @@ from app.plan.models import (
 )
 from app.progress.models import IndicatorValue, IndicatorValueRevision
 
+# What the audit trail records. History tables (revisions, status changes) are history already;
+# log-in failures and tokens are security plumbing, not business data.
+AUDITED = {
+    WorkPlan: "work_plan",
+    FocusArea: "focus_area",
+    StrategicGoal: "strategic_goal",
+    StrategicGoalMemberState: "strategic_goal_member_state",
+    Initiative: "initiative",
+    Indicator: "indicator",
+    IndicatorPeriodTarget: "indicator_period_target",
+    IndicatorReportingState: "indicator_reporting_state",
+    MemberState: "member_state",
+    ReportingPeriod: "reporting_period",
+    Activity: "activity",
+    ActivityParticipation: "activity_participation",
+    IndicatorValue: "indicator_value",
+    User: "user",
+    UserRole: "user_role",
+}
+for _model, _entity_type in AUDITED.items():
+    audit_services.register(_model, _entity_type)
+
 __all__ = [
+    "AccountToken",
     "Activity",
     "ActivityParticipation",
+    "AuditEvent",
     "FocusArea",
     "Indicator",
     "IndicatorPeriodTarget",
@@ -29,6 +55,7 @@ __all__ = [
     "IndicatorValueRevision",
     "Initiative",
     "InitiativeStatusChange",
+    "LoginFailure",
     "MemberState",
     "ReportingPeriod",
     "StrategicGoal",

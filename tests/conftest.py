@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,18 @@ from app.db import make_engine, unit_of_work
 from app.plan import seed as plan_seed
 
 pytest_plugins = ["tests.fixtures_accounts"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _instance_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test writes into the developer's own instance folder (database, keys, log-ins)."""
+    previous = os.environ.get("INSTANCE_PATH")
+    os.environ["INSTANCE_PATH"] = str(tmp_path_factory.mktemp("instance"))
+    yield
+    if previous is None:
+        os.environ.pop("INSTANCE_PATH", None)
+    else:
+        os.environ["INSTANCE_PATH"] = previous
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +58,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
             "TESTING": True,
             "DATABASE_URL": database_url,
             "SECRET_KEY": "test-secret-key",
+            "INSTANCE_PATH": str(tmp_path / "instance"),
             "STORAGE_DIR": str(tmp_path / "imports"),
             "REPORTS_DIR": str(tmp_path / "reports"),
         }

@@ -111,3 +111,28 @@ def make_indicator(
         session.add(IndicatorReportingState(indicator_id=indicator.id, member_state_id=state.id))
     session.flush()
     return indicator
+
+
+DEFAULT_PASSWORD = "correct horse battery staple"
+
+
+def make_user(
+    session: Session,
+    roles: list[str],
+    state: MemberState | None = None,
+    *,
+    email: str | None = None,
+    password: str = DEFAULT_PASSWORD,
+    **overrides,
+):
+    from app.accounts.services import create_user
+
+    n = next(_sequence)
+    return create_user(
+        session,
+        email=email or f"user{n}@example.org",
+        full_name=overrides.pop("full_name", f"{roles[0].replace('_', ' ').title()} {n}"),
+        roles=roles,
+        member_state_id=state.id if state else None,
+        password=password,
+    )

@@ -19,8 +19,8 @@ def _first(app, model, **where):
         return session.exec(query).first()
 
 
-def test_overview_shows_four_focus_areas_side_by_side(seeded, client) -> None:
-    page = client.get("/").get_data(as_text=True)
+def test_overview_shows_four_focus_areas_side_by_side(seeded, reviewer_client) -> None:
+    page = reviewer_client.get("/").get_data(as_text=True)
     assert "RSO Work Plan 2024-2026" in page
     assert page.count('class="focus-column"') == 4
     for title in (
@@ -34,24 +34,24 @@ def test_overview_shows_four_focus_areas_side_by_side(seeded, client) -> None:
     assert "Enhanced regional cooperation that results in tangible outcomes" in page
 
 
-def test_focus_area_page_lists_its_goal_and_initiatives(seeded, client) -> None:
+def test_focus_area_page_lists_its_goal_and_initiatives(seeded, reviewer_client) -> None:
     focus_area = _first(seeded, FocusArea, number=2)
-    page = client.get(f"/focus-areas/{focus_area.id}").get_data(as_text=True)
+    page = reviewer_client.get(f"/focus-areas/{focus_area.id}").get_data(as_text=True)
     assert "Deliver frontline training" in page
     assert "Improved capacity and skills of law enforcement personnel" in page
     assert page.count('class="initiative-card"') == 4
 
 
-def test_goal_page_names_impacted_states(seeded, client) -> None:
+def test_goal_page_names_impacted_states(seeded, reviewer_client) -> None:
     goal = _first(seeded, StrategicGoal, number=1)
-    page = client.get(f"/goals/{goal.id}").get_data(as_text=True)
+    page = reviewer_client.get(f"/goals/{goal.id}").get_data(as_text=True)
     assert "Engagement with ASEAN entities" in page
     assert "Bangladesh" in page and "India" in page and "Viet Nam" in page
 
 
-def test_initiative_page_shows_activities_and_computed_indicators(seeded, client) -> None:
+def test_initiative_page_shows_activities_and_computed_indicators(seeded, reviewer_client) -> None:
     initiative = _first(seeded, Initiative, code="1.3")
-    page = client.get(f"/initiatives/{initiative.id}").get_data(as_text=True)
+    page = reviewer_client.get(f"/initiatives/{initiative.id}").get_data(as_text=True)
     assert "Kuala Lumpur" in page
     assert "Roundtable on Combatting Maritime People Smuggling" in page
     assert "Status history" in page
@@ -59,15 +59,15 @@ def test_initiative_page_shows_activities_and_computed_indicators(seeded, client
     assert re.search(r'<td class="num">39</td>', page)
 
 
-def test_indicator_page_has_a_chart_and_a_value_matrix(seeded, client) -> None:
+def test_indicator_page_has_a_chart_and_a_value_matrix(seeded, reviewer_client) -> None:
     reported = _first(seeded, Indicator, computed_from=None)
-    page = client.get(f"/indicators/{reported.id}").get_data(as_text=True)
+    page = reviewer_client.get(f"/indicators/{reported.id}").get_data(as_text=True)
     assert reported.title in page
     assert "<svg" in page and "by reporting period</title>" in page
     assert "2024-Q1" in page and "2026-Q4" in page
 
 
-def test_computed_indicator_counts_the_delivered_meetings(seeded, client) -> None:
+def test_computed_indicator_counts_the_delivered_meetings(seeded, reviewer_client) -> None:
     with open_session(seeded) as session:
         initiative = session.exec(select(Initiative).where(Initiative.code == "1.3")).one()
         indicator = session.exec(
@@ -76,14 +76,14 @@ def test_computed_indicator_counts_the_delivered_meetings(seeded, client) -> Non
             )
         ).first()
     assert indicator is not None
-    page = client.get(f"/indicators/{indicator.id}").get_data(as_text=True)
+    page = reviewer_client.get(f"/indicators/{indicator.id}").get_data(as_text=True)
     # Two regional meetings are in the demo seed: Bangkok 2024 and Kuala Lumpur 2025.
     assert re.search(r'kpi-label">To date</span><span class="kpi-value">2<', page)
 
 
 @pytest.mark.parametrize("path", ["/member-states", "/periods"])
-def test_reference_pages_render(seeded, client, path) -> None:
-    response = client.get(path)
+def test_reference_pages_render(seeded, reviewer_client, path) -> None:
+    response = reviewer_client.get(path)
     assert response.status_code == 200
     assert "Thailand" in response.get_data(as_text=True) or "2025-Q3" in response.get_data(
         as_text=True
@@ -101,21 +101,28 @@ def test_reference_pages_render(seeded, client, path) -> None:
         "/assets/vendor/evil.js",
     ],
 )
-def test_unknown_addresses_get_a_404_page(seeded, client, path) -> None:
-    response = client.get(path)
+def test_unknown_addresses_get_a_404_page(seeded, reviewer_client, path) -> None:
+    response = reviewer_client.get(path)
     assert response.status_code == 404
     body = response.get_data(as_text=True)
     assert "There is nothing at this address" in body
     assert "Traceback" not in body
 
 
-def test_an_empty_database_explains_how_to_seed(client) -> None:
+def test_an_empty_database_explains_how_to_seed(app, client) -> None:
+    from app.db import unit_of_work
+    from tests import factories
+    from tests.fixtures_accounts import sign_in
+
+    with app.app_context(), unit_of_work() as session:
+        viewer = factories.make_user(session, ["reviewer"])
+    sign_in(client, viewer)
     page = client.get("/").get_data(as_text=True)
     assert "flask --app wsgi seed plan" in page
 
 
 def test_htmx_is_served_by_the_app_itself(client) -> None:
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/login").get_data(as_text=True)
     assert "/assets/vendor/htmx.min.js" in page
     assert "unpkg" not in page and "cdn" not in page.lower()
     with client.get("/assets/vendor/htmx.min.js") as script:
@@ -123,12 +130,12 @@ def test_htmx_is_served_by_the_app_itself(client) -> None:
         assert b"htmx" in script.data[:2000]
 
 
-def test_user_text_is_escaped(seeded, client) -> None:
+def test_user_text_is_escaped(seeded, reviewer_client) -> None:
     from app.db import unit_of_work
 
     with seeded.app_context(), unit_of_work() as session:
         initiative = session.exec(select(Initiative).where(Initiative.code == "2.2")).one()
         initiative.title = '<script>alert("x")</script>'
-    page = client.get("/").get_data(as_text=True)
+    page = reviewer_client.get("/").get_data(as_text=True)
     assert '<script>alert("x")</script>' not in page
     assert "&lt;script&gt;" in page

@@ -347,7 +347,14 @@ class IndicatorDetail:
         return [(period.code, value) for period, value in self.per_period]
 
 
-def indicator_detail(session: Session, indicator_id: int) -> IndicatorDetail:
+def indicator_detail(
+    session: Session, indicator_id: int, *, only_state_id: int | None = None
+) -> IndicatorDetail:
+    """One indicator with its values; ``only_state_id`` limits the state rows (focal points).
+
+    The plan-wide figures (progress, the per-period chart) stay whole: they are totals, not
+    another state's rows.
+    """
     indicator = get_or_404(session, Indicator, indicator_id)
     if indicator.initiative_id is not None:
         initiatives = [session.get(Initiative, indicator.initiative_id)]
@@ -371,19 +378,22 @@ def indicator_detail(session: Session, indicator_id: int) -> IndicatorDetail:
             .order_by(ReportingPeriod.year, ReportingPeriod.quarter)
         ).all()
     )
-    states = list(
-        session.exec(
-            select(MemberState)
-            .join(IndicatorReportingState)
-            .where(IndicatorReportingState.indicator_id == indicator.id)
-            .order_by(MemberState.name)
-        ).all()
+    states_query = (
+        select(MemberState)
+        .join(IndicatorReportingState)
+        .where(IndicatorReportingState.indicator_id == indicator.id)
+        .order_by(MemberState.name)
     )
+    if only_state_id is not None:
+        states_query = states_query.where(MemberState.id == only_state_id)
+    states = list(session.exec(states_query).all())
+    all_values = session.exec(
+        select(IndicatorValue).where(IndicatorValue.indicator_id == indicator.id)
+    ).all()
     values = {
         (v.reporting_period_id, v.member_state_id): v
-        for v in session.exec(
-            select(IndicatorValue).where(IndicatorValue.indicator_id == indicator.id)
-        ).all()
+        for v in all_values
+        if only_state_id is None or v.member_state_id == only_state_id
     }
     activities = []
     if indicator.computed_from:
@@ -398,7 +408,7 @@ def indicator_detail(session: Session, indicator_id: int) -> IndicatorDetail:
             ]
             per_period.append((period, computed_value(indicator, in_period)))
         else:
-            rows = [_value_row(v, 0) for (pid, _sid), v in values.items() if pid == period.id]
+            rows = [_value_row(v, 0) for v in all_values if v.reporting_period_id == period.id]
             per_period.append((period, aggregate(indicator.unit, "per_period", rows).value))
     return IndicatorDetail(progress, periods, states, values, per_period, activities)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
 
+from app.accounts.auth import current_viewer
+from app.accounts.policy import signed_in
 from app.db import request_session
 from app.plan import services
 from app.plan.models import Indicator, Initiative
@@ -16,6 +18,7 @@ def _tree_for(plan):
 
 
 @bp.get("/")
+@signed_in
 def overview() -> str:
     session = request_session()
     plan = services.current_work_plan(session)
@@ -25,6 +28,7 @@ def overview() -> str:
 
 
 @bp.get("/focus-areas/<int:focus_area_id>")
+@signed_in
 def focus_area(focus_area_id: int) -> str:
     plan = services.plan_of_focus_area(request_session(), focus_area_id)
     tree = _tree_for(plan)
@@ -34,6 +38,7 @@ def focus_area(focus_area_id: int) -> str:
 
 
 @bp.get("/goals/<int:goal_id>")
+@signed_in
 def goal(goal_id: int) -> str:
     plan = services.plan_of_goal(request_session(), goal_id)
     tree = _tree_for(plan)
@@ -42,6 +47,7 @@ def goal(goal_id: int) -> str:
 
 
 @bp.get("/initiatives/<int:initiative_id>")
+@signed_in
 def initiative(initiative_id: int) -> str:
     session = request_session()
     plan = services.plan_of_initiative(session, initiative_id)
@@ -60,9 +66,15 @@ def initiative(initiative_id: int) -> str:
 
 
 @bp.get("/indicators/<int:indicator_id>")
+@signed_in
 def indicator(indicator_id: int) -> str:
     session = request_session()
-    detail = services.indicator_detail(session, indicator_id)
+    viewer = current_viewer()
+    detail = services.indicator_detail(
+        session,
+        indicator_id,
+        only_state_id=viewer.member_state_id if viewer.is_focal_point_only else None,
+    )
     ind: Indicator = detail.progress.indicator
     initiative_row = session.get(Initiative, ind.initiative_id) if ind.initiative_id else None
     goal_id = initiative_row.strategic_goal_id if initiative_row else ind.strategic_goal_id
@@ -83,6 +95,7 @@ def indicator(indicator_id: int) -> str:
 
 
 @bp.get("/member-states")
+@signed_in
 def member_states() -> str:
     return render_template(
         "plan/member_states.html", states=services.member_states(request_session())
@@ -90,6 +103,7 @@ def member_states() -> str:
 
 
 @bp.get("/periods")
+@signed_in
 def periods() -> str:
     return render_template(
         "plan/periods.html", periods=services.reporting_periods(request_session())

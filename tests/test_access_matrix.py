@@ -1,0 +1,110 @@
+"""Every route against every role: a route without a declared rule fails this suite."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from sqlmodel import select
+
+from app.accounts.policy import rule_for
+from app.plan.models import FocusArea, Indicator, Initiative, StrategicGoal
+from tests.conftest import open_session
+from tests.fixtures_accounts import People, csrf_of, sign_in
+
+ROLES = ("admin", "manager", "focal_point", "reviewer")
+EVERYONE = {"anonymous", *ROLES}
+SIGNED_IN = set(ROLES)
+
+# endpoint -> who may use it. Adding a route means adding it here, on purpose.
+EXPECTED: dict[str, set[str]] = {
+    "static": EVERYONE,
+    "vendor_asset": EVERYONE,
+    "accounts.login": EVERYONE,
+    "accounts.set_password": EVERYONE,
+    "accounts.logout": SIGNED_IN,
+    "accounts.change_password": SIGNED_IN,
+    "accounts.users": {"admin"},
+    "accounts.invite_user": {"admin"},
+    "accounts.edit_user": {"admin"},
+    "accounts.reset_link": {"admin"},
+    "audit.trail": {"admin", "manager"},
+    "plan.overview": SIGNED_IN,
+    "plan.focus_area": SIGNED_IN,
+    "plan.goal": SIGNED_IN,
+    "plan.initiative": SIGNED_IN,
+    "plan.indicator": SIGNED_IN,
+    "plan.member_states": SIGNED_IN,
+    "plan.periods": SIGNED_IN,
+}
+
+
+def test_every_route_is_listed_and_declares_a_rule(app: Flask) -> None:
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints == set(EXPECTED), "a route was added or removed: update EXPECTED"
+    undeclared = [e for e in endpoints if rule_for(app, e) is None]
+    assert undeclared == []
+
+
+def _sample_args(app: Flask, people: People) -> dict[str, dict]:
+    with open_session(app) as session:
+        ids = {
+            "focus_area_id": session.exec(select(FocusArea.id)).first(),
+            "goal_id": session.exec(select(StrategicGoal.id)).first(),
+            "initiative_id": session.exec(select(Initiative.id)).first(),
+            "indicator_id": session.exec(select(Indicator.id)).first(),
+        }
+    return {
+        "static": {"filename": "css/app.css"},
+        "vendor_asset": {"name": "htmx.min.js"},
+        "accounts.set_password": {"token": "not-a-real-token"},
+        "accounts.edit_user": {"user_id": people.reviewer.id},
+        "accounts.reset_link": {"user_id": people.reviewer.id},
+        "plan.focus_area": {"focus_area_id": ids["focus_area_id"]},
+        "plan.goal": {"goal_id": ids["goal_id"]},
+        "plan.initiative": {"initiative_id": ids["initiative_id"]},
+        "plan.indicator": {"indicator_id": ids["indicator_id"]},
+    }
+
+
+def _requests(app: Flask, people: People) -> list[tuple[str, str, str]]:
+    args = _sample_args(app, people)
+    result = []
+    with app.test_request_context():
+        from flask import url_for
+
+        for rule in app.url_map.iter_rules():
+            url = url_for(rule.endpoint, **args.get(rule.endpoint, {}))
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                result.append((rule.endpoint, method, url))
+    # Signing out ends the session, so it goes last.
+    return sorted(result, key=lambda r: r[0] == "accounts.logout")
+
+
+@pytest.mark.parametrize("who", ["anonymous", *ROLES])
+def test_each_role_gets_exactly_what_the_policy_says(app, people, who) -> None:
+    client = app.test_client()
+    if who != "anonymous":
+        sign_in(client, people.by_role({"manager": "manager"}.get(who, who)))
+    outcomes = {}
+    for endpoint, method, url in _requests(app, people):
+        data = {"csrf_token": csrf_of(client)}
+        response = client.open(url, method=method, data=data if method == "POST" else None)
+        allowed = who in EXPECTED[endpoint]
+        if allowed:
+            # A refused log-in (401) is the log-in page doing its job, not a denial.
+            refused = response.status_code == 403 or (
+                response.status_code == 401 and endpoint != "accounts.login"
+            )
+            ok = not refused and not (
+                response.status_code == 302
+                and "/login" in response.location
+                and endpoint not in ("accounts.logout", "accounts.login")
+            )
+        elif who == "anonymous":
+            ok = response.status_code == 302 and "/login?next=" in response.location
+        else:
+            ok = response.status_code == 403 and b"You do not have permission" in response.data
+        outcomes[(endpoint, method)] = (ok, response.status_code)
+        response.close()
+    wrong = {k: v[1] for k, v in outcomes.items() if not v[0]}
+    assert wrong == {}
