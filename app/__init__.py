@@ -36,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.accounts.views import bp as accounts_bp
     from app.audit.views import bp as audit_bp
     from app.plan.views import bp as plan_bp
+    from app.progress.views import bp as progress_bp
 
     auth.configure_cookie(app)
     # Order matters: schema first, then who is asking, whether they may, and CSRF.
@@ -47,7 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     assets.init_app(app)
     cli.init_app(app)
-    for blueprint in (plan_bp, accounts_bp, audit_bp):
+    for blueprint in (plan_bp, accounts_bp, audit_bp, progress_bp):
         app.register_blueprint(blueprint)
     return app
 

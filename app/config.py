@@ -54,6 +54,7 @@ def load_config(instance_path: Path) -> dict:
         "REPORTS_DIR": os.environ.get("REPORTS_DIR") or str(instance_path / "reports"),
         "ASSETS_DIR": os.environ.get("ASSETS_DIR") or str(PROJECT_ROOT / "node_modules"),
         "OFFICE_TIMEZONE": os.environ.get("OFFICE_TIMEZONE", "Asia/Bangkok"),
+        "STALE_STATUS_DAYS": _int_env("STALE_STATUS_DAYS", 60),
         "MAX_CONTENT_LENGTH": _int_env("MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
         "SQLITE_BUSY_TIMEOUT_MS": _int_env("SQLITE_BUSY_TIMEOUT_MS", 15000),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.schema import SchemaError
 from app.validation import NotFound as NotFoundError
@@ -36,9 +36,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> tuple[str, int]:
         code = exc.code or 500
-        message = MESSAGES.get(code) or exc.description or "Something went wrong."
-        if code == 400 and exc.description and not isinstance(exc, NotFound):
-            message = exc.description
+        # A message written for this refusal beats the generic one for its status code.
+        custom = exc.description if exc.description != type(exc).description else None
+        message = custom or MESSAGES.get(code) or exc.description or "Something went wrong."
         return _render(code, exc.name, message)
 
     @app.errorhandler(Exception)

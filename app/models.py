@@ -18,7 +18,12 @@ from app.plan.models import (
     StrategicGoalMemberState,
     WorkPlan,
 )
-from app.progress.models import IndicatorValue, IndicatorValueRevision
+from app.progress.models import (
+    IndicatorValue,
+    IndicatorValueRevision,
+    Submission,
+    SubmissionEvent,
+)
 
 # What the audit trail records. History tables (revisions, status changes) are history already;
 # log-in failures and tokens are security plumbing, not business data.
@@ -36,6 +41,7 @@ AUDITED = {
     Activity: "activity",
     ActivityParticipation: "activity_participation",
     IndicatorValue: "indicator_value",
+    Submission: "submission",
     User: "user",
     UserRole: "user_role",
 }
@@ -60,6 +66,8 @@ __all__ = [
     "ReportingPeriod",
     "StrategicGoal",
     "StrategicGoalMemberState",
+    "Submission",
+    "SubmissionEvent",
     "User",
     "UserRole",
     "WorkPlan",

@@ -7,7 +7,7 @@ from flask import Flask
 from sqlmodel import select
 
 from app.accounts.policy import rule_for
-from app.plan.models import FocusArea, Indicator, Initiative, StrategicGoal
+from app.plan.models import FocusArea, Indicator, Initiative, ReportingPeriod, StrategicGoal
 from tests.conftest import open_session
 from tests.fixtures_accounts import People, csrf_of, sign_in
 
@@ -35,6 +35,16 @@ EXPECTED: dict[str, set[str]] = {
     "plan.indicator": SIGNED_IN,
     "plan.member_states": SIGNED_IN,
     "plan.periods": SIGNED_IN,
+    "plan.update_status": {"manager"},
+    "plan.edit_indicator": {"manager"},
+    "plan.close_period": {"manager"},
+    "progress.work": SIGNED_IN,
+    "progress.index": {"manager", "focal_point"},
+    "progress.open_report": {"manager", "focal_point"},
+    "progress.show": {"manager", "focal_point"},
+    "progress.save": {"manager", "focal_point"},
+    "progress.approve": {"manager"},
+    "progress.send_back": {"manager"},
 }
 
 
@@ -45,13 +55,26 @@ def test_every_route_is_listed_and_declares_a_rule(app: Flask) -> None:
     assert undeclared == []
 
 
+def _thai_submission_id(app: Flask, people: People) -> int:
+    from app.accounts.services import viewer_for
+    from app.db import unit_of_work
+    from app.progress.submissions import open_submission
+
+    with app.app_context(), unit_of_work() as session:
+        period = session.exec(select(ReportingPeriod)).first()
+        viewer = viewer_for(session, people.manager)
+        return open_submission(session, people.thailand.id, period.id, viewer).id
+
+
 def _sample_args(app: Flask, people: People) -> dict[str, dict]:
+    submission_id = _thai_submission_id(app, people)
     with open_session(app) as session:
         ids = {
             "focus_area_id": session.exec(select(FocusArea.id)).first(),
             "goal_id": session.exec(select(StrategicGoal.id)).first(),
             "initiative_id": session.exec(select(Initiative.id)).first(),
             "indicator_id": session.exec(select(Indicator.id)).first(),
+            "period_id": session.exec(select(ReportingPeriod.id)).first(),
         }
     return {
         "static": {"filename": "css/app.css"},
@@ -62,7 +85,19 @@ def _sample_args(app: Flask, people: People) -> dict[str, dict]:
         "plan.focus_area": {"focus_area_id": ids["focus_area_id"]},
         "plan.goal": {"goal_id": ids["goal_id"]},
         "plan.initiative": {"initiative_id": ids["initiative_id"]},
+        "plan.update_status": {"initiative_id": ids["initiative_id"]},
+        **{
+            endpoint: {"submission_id": submission_id}
+            for endpoint in (
+                "progress.show",
+                "progress.save",
+                "progress.approve",
+                "progress.send_back",
+            )
+        },
         "plan.indicator": {"indicator_id": ids["indicator_id"]},
+        "plan.edit_indicator": {"indicator_id": ids["indicator_id"]},
+        "plan.close_period": {"period_id": ids["period_id"]},
     }
 
 

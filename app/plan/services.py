@@ -29,7 +29,7 @@ from app.plan.models import (
     WorkPlan,
 )
 from app.progress.aggregation import Aggregate, ValueRow, aggregate, percent_of_target
-from app.progress.models import IndicatorValue
+from app.progress.models import IndicatorValue, Submission
 from app.validation import NotFound
 
 
@@ -184,10 +184,12 @@ def indicator_progress(
 ) -> dict[int, IndicatorProgress]:
     """Achieved-to-date for each indicator: reported values aggregated, or activities counted."""
     ids = [i.id for i in indicators]
+    # Only approved values count in summaries; drafts and submissions under review do not.
     value_rows = session.exec(
         select(IndicatorValue, ReportingPeriod.year, ReportingPeriod.quarter)
         .join(ReportingPeriod)
-        .where(col(IndicatorValue.indicator_id).in_(ids))
+        .join(Submission, col(Submission.id) == IndicatorValue.submission_id)
+        .where(col(IndicatorValue.indicator_id).in_(ids), Submission.status == "approved")
     ).all()
     rows_by_indicator: dict[int, list[ValueRow]] = defaultdict(list)
     for value, year, quarter in value_rows:
@@ -341,6 +343,7 @@ class IndicatorDetail:
     values: dict[tuple[int, int], IndicatorValue]  # (period id, state id) -> value
     per_period: list[tuple[ReportingPeriod, float | None]]
     activities: list[DeliveredActivity]
+    statuses: dict[tuple[int, int], str] = field(default_factory=dict)  # submission status
 
     @property
     def chart_points(self) -> list[tuple[str, float | None]]:
@@ -387,13 +390,20 @@ def indicator_detail(
     if only_state_id is not None:
         states_query = states_query.where(MemberState.id == only_state_id)
     states = list(session.exec(states_query).all())
-    all_values = session.exec(
-        select(IndicatorValue).where(IndicatorValue.indicator_id == indicator.id)
+    with_status = session.exec(
+        select(IndicatorValue, Submission.status)
+        .outerjoin(Submission, col(Submission.id) == IndicatorValue.submission_id)
+        .where(IndicatorValue.indicator_id == indicator.id)
     ).all()
-    values = {
-        (v.reporting_period_id, v.member_state_id): v
-        for v in all_values
+    approved = [v for v, status in with_status if status == "approved"]
+    shown = [
+        (v, status)
+        for v, status in with_status
         if only_state_id is None or v.member_state_id == only_state_id
+    ]
+    values = {(v.reporting_period_id, v.member_state_id): v for v, _status in shown}
+    statuses = {
+        (v.reporting_period_id, v.member_state_id): status or "draft" for v, status in shown
     }
     activities = []
     if indicator.computed_from:
@@ -408,9 +418,9 @@ def indicator_detail(
             ]
             per_period.append((period, computed_value(indicator, in_period)))
         else:
-            rows = [_value_row(v, 0) for v in all_values if v.reporting_period_id == period.id]
+            rows = [_value_row(v, 0) for v in approved if v.reporting_period_id == period.id]
             per_period.append((period, aggregate(indicator.unit, "per_period", rows).value))
-    return IndicatorDetail(progress, periods, states, values, per_period, activities)
+    return IndicatorDetail(progress, periods, states, values, per_period, activities, statuses)
 
 
 def member_states(session: Session) -> list[MemberState]:
@@ -427,3 +437,14 @@ def reporting_periods(session: Session) -> list[ReportingPeriod]:
             select(ReportingPeriod).order_by(ReportingPeriod.year, ReportingPeriod.quarter)
         ).all()
     )
+
+
+def names_of_people(session: Session, user_ids: list[int | None]) -> dict[int, str]:
+    """Display names for the people who made changes (for timelines and histories)."""
+    from app.accounts.models import User
+
+    wanted = {i for i in user_ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.exec(select(User.id, User.full_name).where(col(User.id).in_(wanted))).all()
+    return dict(rows)

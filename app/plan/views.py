@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 
 from app.accounts.auth import current_viewer
-from app.accounts.policy import signed_in
+from app.accounts.policy import roles_required, signed_in
 from app.db import request_session
-from app.plan import services
+from app.plan import indicators, services, status
+from app.plan import periods as periods_service
 from app.plan.models import Indicator, Initiative
+from app.validation import InputError
 
 bp = Blueprint("plan", __name__)
 
@@ -53,15 +56,17 @@ def initiative(initiative_id: int) -> str:
     plan = services.plan_of_initiative(session, initiative_id)
     tree = _tree_for(plan)
     fa_node, goal_node, node = tree.find_initiative(initiative_id)
+    history = services.status_history(session, initiative_id)
     return render_template(
         "plan/initiative.html",
         tree=tree,
         fa_node=fa_node,
         goal_node=goal_node,
         node=node,
-        history=services.status_history(session, initiative_id),
+        history=history,
         activities=services.delivered_activities(session, [initiative_id]),
         states={s.id: s for s in services.member_states(session)},
+        people=services.names_of_people(session, [c.changed_by_id for c in history]),
     )
 
 
@@ -108,3 +113,81 @@ def periods() -> str:
     return render_template(
         "plan/periods.html", periods=services.reporting_periods(request_session())
     )
+
+
+@bp.post("/initiatives/<int:initiative_id>/status")
+@roles_required("rso_manager")
+def update_status(initiative_id: int) -> str | Response | tuple[str, int]:
+    """Inline status change: htmx swaps the status cell; without JavaScript, back to the page."""
+    session = request_session()
+    typed = request.form.to_dict()
+    is_htmx = bool(request.headers.get("HX-Request"))
+    try:
+        change = status.parse_status_form(typed)
+        initiative = status.change_status(
+            session, initiative_id, change, changed_by_id=current_viewer().user_id
+        )
+    except InputError as refused:
+        initiative = services.get_or_404(session, Initiative, initiative_id)
+        return _status_cell(initiative, typed=typed, status_problems=refused.problems), 422
+    except status.StatusConflict as conflict:
+        return _status_cell(conflict.current, typed=typed, conflict=True), 409
+    if is_htmx:
+        return _status_cell(initiative, saved=True)
+    flash(f"Status of {initiative.code} saved.", "success")
+    return redirect(
+        _local_path(typed.get("next")) or url_for(".initiative", initiative_id=initiative_id), 303
+    )
+
+
+def _status_cell(initiative: Initiative, **context: object) -> str:
+    if request.headers.get("HX-Request"):
+        return render_template("plan/_status_form.html", initiative=initiative, **context)
+    return render_template("plan/status_page.html", initiative=initiative, **context)
+
+
+def _local_path(target: str | None) -> str | None:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return None
+
+
+@bp.route("/indicators/<int:indicator_id>/edit", methods=["GET", "POST"])
+@roles_required("rso_manager")
+def edit_indicator(indicator_id: int) -> str | Response | tuple[str, int]:
+    session = request_session()
+    indicator = services.get_or_404(session, Indicator, indicator_id)
+    periods = services.reporting_periods(session)
+    context = {
+        "indicator": indicator,
+        "periods": periods,
+        "targets": indicators.period_targets(session, indicator_id),
+        "values_reported": indicators.values_reported(session, indicator_id),
+    }
+    if request.method == "GET":
+        return render_template("plan/indicator_edit.html", problems={}, typed=None, **context)
+    typed = request.form.to_dict()
+    try:
+        change = indicators.parse_definition_form(typed, periods)
+        indicators.update_definition(session, indicator_id, change)
+    except InputError as refused:
+        return render_template(
+            "plan/indicator_edit.html", problems=refused.problems, typed=typed, **context
+        ), 422
+    except indicators.DefinitionConflict:
+        return render_template(
+            "plan/indicator_edit.html", problems={}, typed=typed, conflict=True, **context
+        ), 409
+    flash(f"Indicator {indicator.code} saved.", "success")
+    return redirect(url_for(".indicator", indicator_id=indicator_id), 303)
+
+
+@bp.post("/periods/<int:period_id>/close")
+@roles_required("rso_manager")
+def close_period(period_id: int) -> Response:
+    period = periods_service.close_period(request_session(), period_id)
+    flash(
+        f"{period.code} is closed. Later changes by managers will be marked as corrections.",
+        "success",
+    )
+    return redirect(url_for(".periods"), 303)

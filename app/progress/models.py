@@ -39,6 +39,9 @@ class IndicatorValue(SQLModel, table=True):
     narrative: str = Field(sa_type=Text, default="")
     evidence_url: str = Field(max_length=500, default="")
     source: str = Field(max_length=20, default="web")
+    submission_id: int | None = Field(default=None, foreign_key="submission.id", index=True)
+    # Set when a manager changes a value after its period was closed: summaries mark it.
+    corrected_after_close: bool = Field(default=False)
     updated_at: datetime = Field(default_factory=utcnow)
     updated_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     version: int = Field(default=1)
@@ -65,3 +68,43 @@ class IndicatorValueRevision(SQLModel, table=True):
     changed_at: datetime = Field(default_factory=utcnow)
     changed_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     reason: str = Field(max_length=500, default="")
+    corrected_after_close: bool = Field(default=False)
+
+
+SUBMISSION_STATUSES = ("draft", "submitted", "approved", "returned")
+
+
+class Submission(SQLModel, table=True):
+    """One member state's report for one reporting period."""
+
+    __tablename__ = "submission"
+    __table_args__ = (
+        UniqueConstraint("member_state_id", "reporting_period_id"),
+        CheckConstraint("status IN ('draft','submitted','approved','returned')", name="status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_state_id: int = Field(foreign_key="member_state.id", index=True)
+    reporting_period_id: int = Field(foreign_key="reporting_period.id", index=True)
+    status: str = Field(max_length=10, default="draft")
+    created_at: datetime = Field(default_factory=utcnow)
+    submitted_at: datetime | None = None
+    submitted_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    reviewed_at: datetime | None = None
+    reviewed_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    review_comment: str = Field(default="", sa_type=Text)
+    version: int = Field(default=1)
+
+
+class SubmissionEvent(SQLModel, table=True):
+    """Append-only history of a submission's status: who moved it, when, and why."""
+
+    __tablename__ = "submission_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    from_status: str | None = Field(default=None, max_length=10)
+    to_status: str = Field(max_length=10)
+    occurred_at: datetime = Field(default_factory=utcnow)
+    actor_id: int | None = Field(default=None, foreign_key="user_account.id")
+    comment: str = Field(default="", sa_type=Text)

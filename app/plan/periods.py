@@ -1,0 +1,22 @@
+"""Reporting periods: open while states report, closed when the quarter's figures are final."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from app.plan.models import ReportingPeriod
+from app.timeutil import utcnow
+from app.validation import NotFound
+
+
+def close_period(session: Session, period_id: int) -> ReportingPeriod:
+    """Close a period (idempotent). After this only RSO managers change its values."""
+    period = session.get(ReportingPeriod, period_id, with_for_update=True)
+    if period is None:
+        raise NotFound("reporting period")
+    if period.status != "closed":
+        period.status = "closed"
+        period.closed_at = utcnow()
+        session.add(period)
+        session.flush()
+    return period

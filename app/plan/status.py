@@ -1,0 +1,92 @@
+"""Changing an initiative's lifecycle status and RAG rating, with history and optimistic locking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from app.plan.models import LIFECYCLE_STATUSES, RAG_RATINGS, Initiative, InitiativeStatusChange
+from app.timeutil import utcnow
+from app.validation import InputError, NotFound
+
+MAX_NOTE_CHARS = 500
+
+
+class StatusConflict(Exception):
+    """The initiative changed since the form was loaded; ``current`` is the newer version."""
+
+    def __init__(self, current: Initiative) -> None:
+        super().__init__("This initiative's status was changed by someone else a moment ago.")
+        self.current = current
+
+
+@dataclass
+class StatusChange:
+    status: str
+    rag: str | None
+    note: str
+    expected_version: int
+
+
+def parse_status_form(form: dict[str, str]) -> StatusChange:
+    problems: dict[str, str] = {}
+    status = form.get("status", "")
+    rag = form.get("rag") or None
+    note = (form.get("rag_note") or "").strip()
+    version = form.get("version", "")
+    if status not in LIFECYCLE_STATUSES:
+        problems["status"] = "choose planned, in progress, completed or cancelled"
+    if rag is not None and rag not in RAG_RATINGS:
+        problems["rag"] = "choose on track, at risk or off track"
+    if len(note) > MAX_NOTE_CHARS:
+        problems["rag_note"] = f"keep the note under {MAX_NOTE_CHARS} characters"
+    if not version.isdigit():
+        problems["version"] = "the form is incomplete; reload the page"
+    if problems:
+        raise InputError(problems)
+    return StatusChange(status, rag, note, int(version))
+
+
+def change_status(
+    session: Session, initiative_id: int, change: StatusChange, *, changed_by_id: int | None
+) -> Initiative:
+    """Apply a status change if nobody saved a newer one first; keep the old one in history.
+
+    The row is read with SELECT ... FOR UPDATE (on SQLite the write transaction already holds
+    the lock), so two managers saving at the same instant on any number of workers produce
+    exactly one winner, and the loser sees the winner's version.
+    """
+    initiative = session.get(
+        Initiative, initiative_id, with_for_update=True, populate_existing=True
+    )
+    if initiative is None:
+        raise NotFound("initiative")
+    if change.expected_version != initiative.version:
+        raise StatusConflict(initiative)
+    previous_status, previous_rag = initiative.status, initiative.rag
+    if (change.status, change.rag, change.note) == (
+        previous_status,
+        previous_rag,
+        initiative.rag_note,
+    ):
+        return initiative
+    now = utcnow()
+    initiative.status, initiative.rag, initiative.rag_note = change.status, change.rag, change.note
+    initiative.status_updated_at = now
+    initiative.version += 1
+    session.add(initiative)
+    session.add(
+        InitiativeStatusChange(
+            initiative_id=initiative_id,
+            status=change.status,
+            rag=change.rag,
+            note=change.note,
+            previous_status=previous_status,
+            previous_rag=previous_rag,
+            changed_at=now,
+            changed_by_id=changed_by_id,
+        )
+    )
+    session.flush()
+    return initiative

@@ -1,0 +1,436 @@
+"""A member state's report for a period: draft, submitted, approved (or returned, resubmitted).
+
+Focal points reach only their own state's submissions, by the queries below (a wrong id is
+simply not found). Every status change writes a ``SubmissionEvent``; every value change writes
+an ``IndicatorValueRevision``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, col, select
+
+from app.accounts.services import Viewer
+from app.plan.models import Indicator, IndicatorReportingState, MemberState, ReportingPeriod
+from app.progress.models import (
+    IndicatorValue,
+    IndicatorValueRevision,
+    Submission,
+    SubmissionEvent,
+)
+from app.progress.services import ValueInput, record_indicator_value, validate_value
+from app.timeutil import utcnow
+from app.validation import InputError, NotFound
+
+EDITABLE = ("draft", "returned")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+MAX_COMMENT_CHARS = 2000
+
+
+class Conflict(Exception):
+    """Someone saved a newer version first; ``current`` is what is stored now."""
+
+    def __init__(self, message: str, current: object) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+class Forbidden(Exception):
+    """The person may see this but not do that (e.g. approve their own entries)."""
+
+
+@dataclass
+class ReportRow:
+    """One indicator on a state's report form, with the stored value if any."""
+
+    indicator: Indicator
+    value: IndicatorValue | None
+
+
+@dataclass
+class SubmissionView:
+    submission: Submission
+    state: MemberState
+    period: ReportingPeriod
+    rows: list[ReportRow]
+    events: list[SubmissionEvent] = field(default_factory=list)
+
+    @property
+    def missing(self) -> list[Indicator]:
+        return [r.indicator for r in self.rows if r.value is None]
+
+
+def _scoped(query, viewer: Viewer):
+    """Focal points see their own state's submissions only; the query itself says so."""
+    if viewer.is_focal_point_only:
+        return query.where(Submission.member_state_id == viewer.member_state_id)
+    return query
+
+
+def get_submission(
+    session: Session, submission_id: int, viewer: Viewer, *, for_update: bool = False
+) -> Submission:
+    """The submission if the viewer may see it; locked for the transaction when changing it."""
+    query = _scoped(select(Submission).where(Submission.id == submission_id), viewer)
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    submission = session.exec(query).first()
+    if submission is None:
+        raise NotFound("submission")
+    return submission
+
+
+def open_submission(
+    session: Session, member_state_id: int, period_id: int, viewer: Viewer
+) -> Submission:
+    """The state's submission for the period, created as a draft the first time."""
+    if viewer.is_focal_point_only and member_state_id != viewer.member_state_id:
+        raise NotFound("member state")
+    if not viewer.has("focal_point", "rso_manager"):
+        raise Forbidden("Only focal points and RSO managers open reports.")
+    state = session.get(MemberState, member_state_id)
+    period = session.get(ReportingPeriod, period_id)
+    if state is None or period is None:
+        raise NotFound("member state or reporting period")
+    existing = session.exec(
+        select(Submission).where(
+            Submission.member_state_id == member_state_id,
+            Submission.reporting_period_id == period_id,
+        )
+    ).first()
+    if existing is not None:
+        return existing
+    if period.status == "closed" and not viewer.has("rso_manager"):
+        raise Forbidden(f"{period.code} is closed; ask an RSO manager to record a late report.")
+    submission = Submission(member_state_id=member_state_id, reporting_period_id=period_id)
+    session.add(submission)
+    session.flush()
+    _event(session, submission, None, "draft", viewer, "")
+    return submission
+
+
+def reported_indicators(
+    session: Session, member_state_id: int, period: ReportingPeriod
+) -> list[Indicator]:
+    """Indicators this state must report, from plans whose period covers the reporting period."""
+    from app.plan.models import WorkPlan
+
+    return list(
+        session.exec(
+            select(Indicator)
+            .join(IndicatorReportingState)
+            .join(WorkPlan, col(WorkPlan.id) == Indicator.work_plan_id)
+            .where(
+                IndicatorReportingState.member_state_id == member_state_id,
+                col(Indicator.computed_from).is_(None),
+                WorkPlan.period_start <= period.end_date,
+                WorkPlan.period_end >= period.start_date,
+            )
+            .order_by(Indicator.code)
+        ).all()
+    )
+
+
+def submission_view(session: Session, submission: Submission) -> SubmissionView:
+    state = session.get(MemberState, submission.member_state_id)
+    period = session.get(ReportingPeriod, submission.reporting_period_id)
+    indicators = reported_indicators(session, state.id, period)
+    values = {
+        v.indicator_id: v
+        for v in session.exec(
+            select(IndicatorValue).where(
+                IndicatorValue.member_state_id == state.id,
+                IndicatorValue.reporting_period_id == period.id,
+            )
+        ).all()
+    }
+    events = list(
+        session.exec(
+            select(SubmissionEvent)
+            .where(SubmissionEvent.submission_id == submission.id)
+            .order_by(col(SubmissionEvent.occurred_at).desc(), col(SubmissionEvent.id).desc())
+        ).all()
+    )
+    rows = [ReportRow(i, values.get(i.id)) for i in indicators]
+    return SubmissionView(submission, state, period, rows, events)
+
+
+def _parse_number(raw: str | None, name: str, problems: dict[str, str]) -> float | None:
+    text = (raw or "").strip().replace(",", "")
+    if text == "":
+        return None
+    if not _NUMBER.match(text):
+        problems[name] = "enter a number such as 12 or 3.5"
+        return None
+    return float(text)
+
+
+def parse_entries(
+    indicators: list[Indicator], form: dict[str, str]
+) -> tuple[dict[int, ValueInput | None], dict[str, str]]:
+    """Read the report form. Field names are ``<indicator id>-<field>``.
+
+    Returns the entries (None where the row was left blank) and the problems by field name.
+    """
+    problems: dict[str, str] = {}
+    entries: dict[int, ValueInput | None] = {}
+    for indicator in indicators:
+        prefix = f"{indicator.id}-"
+
+        def get(name: str, prefix: str = prefix) -> str:
+            return form.get(prefix + name, "")
+
+        entry = ValueInput(
+            indicator.id,
+            0,
+            0,
+            narrative=get("narrative").strip(),
+            evidence_url=get("evidence_url").strip(),
+        )
+        if indicator.unit == "percentage":
+            entry.numerator = _parse_number(get("numerator"), prefix + "numerator", problems)
+            entry.denominator = _parse_number(get("denominator"), prefix + "denominator", problems)
+        elif indicator.unit == "yes_no":
+            answer = get("value")
+            entry.value = {"yes": 1.0, "no": 0.0}.get(answer)
+            if answer and entry.value is None:
+                problems[prefix + "value"] = "answer yes or no"
+        elif indicator.unit == "text":
+            entry.text_value = get("text_value").strip() or None
+        else:
+            entry.value = _parse_number(get("value"), prefix + "value", problems)
+        if indicator.by_sex and indicator.unit == "number":
+            entry.female = _parse_number(get("female"), prefix + "female", problems)
+            entry.male = _parse_number(get("male"), prefix + "male", problems)
+        blank = all(
+            getattr(entry, f) in (None, "")
+            for f in (
+                "value",
+                "numerator",
+                "denominator",
+                "text_value",
+                "female",
+                "male",
+                "narrative",
+                "evidence_url",
+            )
+        )
+        entries[indicator.id] = None if blank else entry
+    return entries, problems
+
+
+def save_values(
+    session: Session,
+    submission: Submission,
+    form: dict[str, str],
+    viewer: Viewer,
+    *,
+    expected_version: int,
+    source: str = "web",
+) -> int:
+    """Save the typed values into the submission, all or nothing. Returns how many changed."""
+    _check_may_edit(session, submission, viewer)
+    _check_version(submission, expected_version)
+    view = submission_view(session, submission)
+    entries, problems = parse_entries([r.indicator for r in view.rows], form)
+    closed_correction = view.period.status == "closed"
+    for indicator_id, entry in entries.items():
+        if entry is None:
+            continue
+        entry.reporting_period_id = view.period.id
+        entry.member_state_id = view.state.id
+        try:
+            validate_value(session, entry)
+        except InputError as refused:
+            for name, message in refused.problems.items():
+                problems.setdefault(f"{indicator_id}-{name or 'value'}", message)
+    if problems:
+        raise InputError(problems)
+    changed = 0
+    for entry in entries.values():
+        if entry is None:
+            continue
+        outcome = record_indicator_value(
+            session,
+            entry,
+            source=source,
+            changed_by_id=viewer.user_id,
+            reason="late correction by an RSO manager" if closed_correction else "",
+        )
+        if outcome.changed:
+            changed += 1
+            value = outcome.value
+            value.submission_id = submission.id
+            if closed_correction:
+                value.corrected_after_close = True
+                _mark_revision_as_correction(session, value)
+            session.add(value)
+    if changed:
+        submission.version += 1
+        session.add(submission)
+    session.flush()
+    return changed
+
+
+def _mark_revision_as_correction(session: Session, value: IndicatorValue) -> None:
+    revision = session.exec(
+        select(IndicatorValueRevision).where(
+            IndicatorValueRevision.indicator_value_id == value.id,
+            IndicatorValueRevision.version == value.version,
+        )
+    ).one()
+    revision.corrected_after_close = True
+    session.add(revision)
+
+
+def _check_may_edit(session: Session, submission: Submission, viewer: Viewer) -> None:
+    period = session.get(ReportingPeriod, submission.reporting_period_id)
+    is_manager = viewer.has("rso_manager")
+    is_own_focal_point = (
+        viewer.has("focal_point") and viewer.member_state_id == submission.member_state_id
+    )
+    if not (is_manager or is_own_focal_point):
+        raise Forbidden("Only the state's focal points and RSO managers change this report.")
+    if period.status == "closed" and not is_manager:
+        raise Forbidden(f"{period.code} is closed. Only an RSO manager can correct it now.")
+    if submission.status not in EDITABLE and not is_manager:
+        raise Forbidden(
+            "This report has been submitted. It can be changed again if a manager returns it."
+        )
+
+
+def _check_version(submission: Submission, expected_version: int) -> None:
+    if expected_version != submission.version:
+        raise Conflict(
+            "Someone else saved this report after you opened it. Their version is shown; "
+            "what you typed is kept below so you can compare and save again.",
+            submission,
+        )
+
+
+def _event(
+    session: Session,
+    submission: Submission,
+    from_status: str | None,
+    to_status: str,
+    viewer: Viewer,
+    comment: str,
+) -> None:
+    session.add(
+        SubmissionEvent(
+            submission_id=submission.id,
+            from_status=from_status,
+            to_status=to_status,
+            actor_id=viewer.user_id,
+            comment=comment,
+        )
+    )
+
+
+def _move(
+    session: Session, submission: Submission, to_status: str, viewer: Viewer, comment: str = ""
+) -> None:
+    _event(session, submission, submission.status, to_status, viewer, comment)
+    submission.status = to_status
+    submission.version += 1
+    session.add(submission)
+    session.flush()
+
+
+def submit(
+    session: Session, submission: Submission, viewer: Viewer, *, expected_version: int
+) -> None:
+    """Send the report for review; every indicator the state reports must have a value."""
+    _check_may_edit(session, submission, viewer)
+    _check_version(submission, expected_version)
+    if submission.status not in EDITABLE:
+        raise Forbidden("This report has already been submitted.")
+    missing = submission_view(session, submission).missing
+    if missing:
+        raise InputError(
+            {
+                "": "Enter a value for every indicator before submitting. Missing: "
+                + ", ".join(f"{i.code} {i.title}" for i in missing)
+            }
+        )
+    submission.submitted_at = utcnow()
+    submission.submitted_by_id = viewer.user_id
+    _move(session, submission, "submitted", viewer)
+
+
+def entered_by(session: Session, submission: Submission) -> set[int]:
+    """Everyone who typed a value into this submission, from the value history."""
+    rows = session.exec(
+        select(IndicatorValueRevision.changed_by_id)
+        .join(IndicatorValue, col(IndicatorValue.id) == IndicatorValueRevision.indicator_value_id)
+        .where(IndicatorValue.submission_id == submission.id)
+    ).all()
+    entrants = {r for r in rows if r is not None}
+    if submission.submitted_by_id is not None:
+        entrants.add(submission.submitted_by_id)
+    return entrants
+
+
+def _check_reviewable(
+    session: Session, submission: Submission, viewer: Viewer, expected_version: int
+) -> None:
+    if not viewer.has("rso_manager"):
+        raise Forbidden("Only RSO managers review reports.")
+    _check_version(submission, expected_version)
+    if submission.status != "submitted":
+        raise Forbidden(
+            f"Only a submitted report can be reviewed; this one is {submission.status}."
+        )
+
+
+def approve(
+    session: Session, submission: Submission, viewer: Viewer, *, expected_version: int
+) -> None:
+    """Approve: from now on its values count in summaries. Nobody approves their own entries."""
+    _check_reviewable(session, submission, viewer, expected_version)
+    if viewer.user_id in entered_by(session, submission):
+        raise Forbidden("You entered values in this report, so another manager must approve it.")
+    submission.reviewed_at = utcnow()
+    submission.reviewed_by_id = viewer.user_id
+    submission.review_comment = ""
+    _move(session, submission, "approved", viewer)
+
+
+def return_for_changes(
+    session: Session, submission: Submission, viewer: Viewer, comment: str, *, expected_version: int
+) -> None:
+    """Send the report back to the focal point with a comment saying what to fix."""
+    _check_reviewable(session, submission, viewer, expected_version)
+    comment = comment.strip()
+    if not comment:
+        raise InputError({"comment": "say what needs to change, so the focal point can fix it"})
+    if len(comment) > MAX_COMMENT_CHARS:
+        raise InputError({"comment": f"keep the comment under {MAX_COMMENT_CHARS} characters"})
+    submission.reviewed_at = utcnow()
+    submission.reviewed_by_id = viewer.user_id
+    submission.review_comment = comment
+    _move(session, submission, "returned", viewer, comment)
+
+
+@dataclass
+class SubmissionSummary:
+    submission: Submission
+    state: MemberState
+    period: ReportingPeriod
+
+
+def list_submissions(
+    session: Session, viewer: Viewer, *, status: str | None = None
+) -> list[SubmissionSummary]:
+    query = _scoped(
+        select(Submission, MemberState, ReportingPeriod)
+        .join(MemberState, col(MemberState.id) == Submission.member_state_id)
+        .join(ReportingPeriod, col(ReportingPeriod.id) == Submission.reporting_period_id),
+        viewer,
+    )
+    if status:
+        query = query.where(Submission.status == status)
+    query = query.order_by(col(ReportingPeriod.start_date).desc(), MemberState.name)
+    return [SubmissionSummary(s, m, p) for s, m, p in session.exec(query).all()]

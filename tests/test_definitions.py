@@ -1,0 +1,161 @@
+"""Changing an indicator's definition never loses what was reported against it."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from app.audit.models import AuditEvent
+from app.db import unit_of_work
+from app.plan.models import Indicator, IndicatorPeriodTarget, ReportingPeriod
+from app.progress.models import IndicatorValue
+from app.progress.services import ValueInput, record_indicator_value
+from tests.conftest import open_session
+from tests.fixtures_accounts import csrf_of, sign_in
+
+
+def _indicator_with_a_value(app, people) -> Indicator:
+    with app.app_context(), unit_of_work() as session:
+        indicator = session.exec(select(Indicator).where(Indicator.code == "3.1.c")).one()
+        period = session.exec(
+            select(ReportingPeriod).where(ReportingPeriod.code == "2025-Q1")
+        ).one()
+        record_indicator_value(
+            session, ValueInput(indicator.id, period.id, people.thailand.id, value=12), source="web"
+        )
+        return indicator
+
+
+def _form(indicator: Indicator, **changes) -> dict[str, str]:
+    form = {
+        "title": indicator.title,
+        "unit": indicator.unit,
+        "direction": indicator.direction,
+        "aggregation": indicator.aggregation,
+        "target_value": "" if indicator.target_value is None else f"{indicator.target_value:g}",
+        "baseline_value": (
+            "" if indicator.baseline_value is None else f"{indicator.baseline_value:g}"
+        ),
+        "baseline_date": indicator.baseline_date.isoformat() if indicator.baseline_date else "",
+        "means_of_verification": indicator.means_of_verification,
+        "version": str(indicator.version),
+    }
+    for flag in ("by_member_state", "by_sex", "is_proposed"):
+        if getattr(indicator, flag):
+            form[flag] = "on"
+    form.update(changes)
+    return form
+
+
+def test_changing_the_target_after_values_exist_needs_a_reason(app, people) -> None:
+    indicator = _indicator_with_a_value(app, people)
+    manager = sign_in(app.test_client(), people.manager)
+    url = f"/indicators/{indicator.id}/edit"
+    refused = manager.post(
+        url, data={**_form(indicator, target_value="2"), "csrf_token": csrf_of(manager)}
+    )
+    assert refused.status_code == 422
+    assert "say why the definition changes" in refused.get_data(as_text=True)
+    assert 'value="2"' in refused.get_data(as_text=True)
+
+    saved = manager.post(
+        url,
+        data={
+            **_form(indicator, target_value="2", reason="Co-chairs agreed a faster turnaround"),
+            "csrf_token": csrf_of(manager),
+        },
+    )
+    assert saved.status_code == 303
+    with open_session(app) as session:
+        assert session.get(Indicator, indicator.id).target_value == 2
+        assert session.exec(select(IndicatorValue.value)).all() == [12]  # untouched
+        event = session.exec(
+            select(AuditEvent).where(
+                AuditEvent.entity_type == "indicator", AuditEvent.action == "update"
+            )
+        ).one()
+    assert event.reason == "Co-chairs agreed a faster turnaround"
+    assert event.after["target_value"] == 2
+
+
+def test_a_title_change_needs_no_reason_and_period_targets_are_kept(app, people) -> None:
+    indicator = _indicator_with_a_value(app, people)
+    manager = sign_in(app.test_client(), people.manager)
+    with open_session(app) as session:
+        q1 = session.exec(select(ReportingPeriod).where(ReportingPeriod.code == "2026-Q1")).one()
+    url = f"/indicators/{indicator.id}/edit"
+    with_target = manager.post(
+        url,
+        data={
+            **_form(indicator),
+            f"target-{q1.id}": "5",
+            "reason": "Quarterly milestones agreed",
+            "csrf_token": csrf_of(manager),
+        },
+    )
+    assert with_target.status_code == 303
+    with open_session(app) as session:
+        indicator = session.get(Indicator, indicator.id)
+    renamed = manager.post(
+        url,
+        data={
+            **_form(indicator, title="Days to answer a request"),
+            f"target-{q1.id}": "5",
+            "csrf_token": csrf_of(manager),
+        },
+    )
+    assert renamed.status_code == 303
+    with open_session(app) as session:
+        assert session.get(Indicator, indicator.id).title == "Days to answer a request"
+        assert session.get(IndicatorPeriodTarget, (indicator.id, q1.id)).target_value == 5
+
+
+def test_bad_definition_input_is_explained(app, people) -> None:
+    indicator = _indicator_with_a_value(app, people)
+    manager = sign_in(app.test_client(), people.manager)
+    response = manager.post(
+        f"/indicators/{indicator.id}/edit",
+        data={
+            **_form(
+                indicator,
+                unit="percentage",
+                target_value="150",
+                baseline_date="31/12/2024",
+                title="",
+            ),
+            "csrf_token": csrf_of(manager),
+        },
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "a percentage is between 0 and 100" in body
+    assert "enter a date as YYYY-MM-DD" in body
+    assert "enter a title" in body
+
+
+def test_a_stale_definition_edit_is_a_conflict(app, people) -> None:
+    indicator = _indicator_with_a_value(app, people)
+    manager = sign_in(app.test_client(), people.manager)
+    url = f"/indicators/{indicator.id}/edit"
+    manager.post(url, data={**_form(indicator, title="First"), "csrf_token": csrf_of(manager)})
+    clash = manager.post(
+        url, data={**_form(indicator, title="Second"), "csrf_token": csrf_of(manager)}
+    )
+    assert clash.status_code == 409
+    assert 'value="Second"' in clash.get_data(as_text=True)
+
+
+def test_a_manager_closes_a_period(app, people) -> None:
+    manager = sign_in(app.test_client(), people.manager)
+    with open_session(app) as session:
+        period = session.exec(
+            select(ReportingPeriod).where(ReportingPeriod.code == "2024-Q1")
+        ).one()
+    response = manager.post(f"/periods/{period.id}/close", data={"csrf_token": csrf_of(manager)})
+    assert response.status_code == 303
+    with open_session(app) as session:
+        closed = session.get(ReportingPeriod, period.id)
+    assert closed.status == "closed" and closed.closed_at is not None
+    assert (
+        manager.post("/periods/99999/close", data={"csrf_token": csrf_of(manager)}).status_code
+        == 404
+    )
