@@ -35,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.accounts import auth, policy
     from app.accounts.views import bp as accounts_bp
     from app.audit.views import bp as audit_bp
+    from app.plan.activity_views import bp as activities_bp
     from app.plan.views import bp as plan_bp
     from app.progress.views import bp as progress_bp
 
@@ -48,7 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     assets.init_app(app)
     cli.init_app(app)
-    for blueprint in (plan_bp, accounts_bp, audit_bp, progress_bp):
+    for blueprint in (plan_bp, accounts_bp, audit_bp, progress_bp, activities_bp):
         app.register_blueprint(blueprint)
     return app
 

@@ -7,7 +7,14 @@ from flask import Flask
 from sqlmodel import select
 
 from app.accounts.policy import rule_for
-from app.plan.models import FocusArea, Indicator, Initiative, ReportingPeriod, StrategicGoal
+from app.plan.models import (
+    Activity,
+    FocusArea,
+    Indicator,
+    Initiative,
+    ReportingPeriod,
+    StrategicGoal,
+)
 from tests.conftest import open_session
 from tests.fixtures_accounts import People, csrf_of, sign_in
 
@@ -45,6 +52,10 @@ EXPECTED: dict[str, set[str]] = {
     "progress.save": {"manager", "focal_point"},
     "progress.approve": {"manager"},
     "progress.send_back": {"manager"},
+    "activities.new_activity": {"manager"},
+    "activities.edit_activity": {"manager"},
+    "activities.delete_activity": {"manager"},
+    "activities.participant_row": {"manager"},
 }
 
 
@@ -75,6 +86,7 @@ def _sample_args(app: Flask, people: People) -> dict[str, dict]:
             "initiative_id": session.exec(select(Initiative.id)).first(),
             "indicator_id": session.exec(select(Indicator.id)).first(),
             "period_id": session.exec(select(ReportingPeriod.id)).first(),
+            "activity_id": session.exec(select(Activity.id)).first(),
         }
     return {
         "static": {"filename": "css/app.css"},
@@ -98,6 +110,9 @@ def _sample_args(app: Flask, people: People) -> dict[str, dict]:
         "plan.indicator": {"indicator_id": ids["indicator_id"]},
         "plan.edit_indicator": {"indicator_id": ids["indicator_id"]},
         "plan.close_period": {"period_id": ids["period_id"]},
+        "activities.new_activity": {"initiative_id": ids["initiative_id"]},
+        "activities.edit_activity": {"activity_id": ids["activity_id"]},
+        "activities.delete_activity": {"activity_id": ids["activity_id"]},
     }
 
 
