@@ -29,12 +29,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from app import models  # noqa: F401  (all tables registered before the first query)
 
+    _require_defused_xml()
+
     db.init_app(app)
 
     from app import assets, cli, errors, security, templating
     from app.accounts import auth, policy
     from app.accounts.views import bp as accounts_bp
     from app.audit.views import bp as audit_bp
+    from app.imports.views import bp as imports_bp
     from app.plan.activity_views import bp as activities_bp
     from app.plan.views import bp as plan_bp
     from app.progress.views import bp as progress_bp
@@ -49,7 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     assets.init_app(app)
     cli.init_app(app)
-    for blueprint in (plan_bp, accounts_bp, audit_bp, progress_bp, activities_bp):
+    for blueprint in (plan_bp, accounts_bp, audit_bp, progress_bp, imports_bp, activities_bp):
         app.register_blueprint(blueprint)
     return app
 
@@ -67,3 +70,11 @@ def _require_current_schema() -> None:
         return
     ensure_current(db.get_engine())
     current_app.extensions["schema_checked"] = True
+
+
+def _require_defused_xml() -> None:
+    """openpyxl guards against XML entity attacks only when defusedxml is installed."""
+    from openpyxl.xml import DEFUSEDXML
+
+    if not DEFUSEDXML:
+        raise RuntimeError("defusedxml is not in use by openpyxl: install defusedxml")

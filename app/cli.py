@@ -18,6 +18,7 @@ from app.accounts.cli import demo_logins_path, users_cli
 from app.accounts.demo import ensure_demo_users
 from app.audit.services import set_actor
 from app.db import get_engine, unit_of_work
+from app.imports.cli import imports_cli
 from app.plan import seed as plan_seed
 from app.plan.models import WorkPlan
 
@@ -117,3 +118,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(seed_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(imports_cli)

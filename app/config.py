@@ -56,6 +56,12 @@ def load_config(instance_path: Path) -> dict:
         "OFFICE_TIMEZONE": os.environ.get("OFFICE_TIMEZONE", "Asia/Bangkok"),
         "STALE_STATUS_DAYS": _int_env("STALE_STATUS_DAYS", 60),
         "MAX_CONTENT_LENGTH": _int_env("MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
+        "IMPORT_MAX_ROWS": _int_env("IMPORT_MAX_ROWS", 50_000),
+        "IMPORT_MAX_COLUMNS": _int_env("IMPORT_MAX_COLUMNS", 30),
+        "IMPORT_MAX_UNCOMPRESSED_BYTES": _int_env(
+            "IMPORT_MAX_UNCOMPRESSED_BYTES", 60 * 1024 * 1024
+        ),
+        "IMPORT_MAX_RATIO": _int_env("IMPORT_MAX_RATIO", 200),
         "SQLITE_BUSY_TIMEOUT_MS": _int_env("SQLITE_BUSY_TIMEOUT_MS", 15000),
         "SESSION_COOKIE_HTTPONLY": True,
         # Set SECURE_COOKIES=1 when served over HTTPS: the cookie becomes Secure and __Host-.

@@ -3,6 +3,7 @@
 from app.accounts.models import AccountToken, LoginFailure, User, UserRole
 from app.audit import services as audit_services
 from app.audit.models import AuditEvent
+from app.imports.models import ImportCommit, Upload
 from app.plan.models import (
     Activity,
     ActivityParticipation,
@@ -54,6 +55,7 @@ __all__ = [
     "ActivityParticipation",
     "AuditEvent",
     "FocusArea",
+    "ImportCommit",
     "Indicator",
     "IndicatorPeriodTarget",
     "IndicatorReportingState",
@@ -68,6 +70,7 @@ __all__ = [
     "StrategicGoalMemberState",
     "Submission",
     "SubmissionEvent",
+    "Upload",
     "User",
     "UserRole",
     "WorkPlan",

@@ -45,6 +45,13 @@ EXPECTED: dict[str, set[str]] = {
     "plan.update_status": {"manager"},
     "plan.edit_indicator": {"manager"},
     "plan.close_period": {"manager"},
+    "imports.index": {"manager", "focal_point"},
+    "imports.template": {"manager", "focal_point"},
+    "imports.upload": {"manager", "focal_point"},
+    "imports.show": {"manager", "focal_point"},
+    "imports.commit": {"manager", "focal_point"},
+    "imports.annotated": {"manager", "focal_point"},
+    "imports.original": {"manager", "admin"},
     "progress.work": SIGNED_IN,
     "progress.index": {"manager", "focal_point"},
     "progress.open_report": {"manager", "focal_point"},
@@ -77,8 +84,35 @@ def _thai_submission_id(app: Flask, people: People) -> int:
         return open_submission(session, people.thailand.id, period.id, viewer).id
 
 
+def _thai_upload_id(app: Flask, people: People, submission_id: int) -> int:
+    """A refused upload for Thailand, archived, so every upload route has something to show."""
+    from pathlib import Path
+
+    from app.db import unit_of_work
+    from app.imports.models import Upload
+
+    archive = Path(app.config["STORAGE_DIR"], "archive")
+    archive.mkdir(parents=True, exist_ok=True)
+    (archive / ("0" * 64 + ".xlsx")).write_bytes(b"not a workbook")
+    with app.app_context(), unit_of_work() as session:
+        upload = Upload(
+            original_name="x.xlsx",
+            stored_name="0" * 64 + ".xlsx",
+            file_sha256="0" * 64,
+            size_bytes=14,
+            outcome="refused",
+            member_state_id=people.thailand.id,
+            submission_id=submission_id,
+            problems=[{"sheet": "", "cell": "", "message": "not a workbook"}],
+        )
+        session.add(upload)
+        session.flush()
+        return upload.id
+
+
 def _sample_args(app: Flask, people: People) -> dict[str, dict]:
     submission_id = _thai_submission_id(app, people)
+    upload_id = _thai_upload_id(app, people, submission_id)
     with open_session(app) as session:
         ids = {
             "focus_area_id": session.exec(select(FocusArea.id)).first(),
@@ -98,6 +132,15 @@ def _sample_args(app: Flask, people: People) -> dict[str, dict]:
         "plan.goal": {"goal_id": ids["goal_id"]},
         "plan.initiative": {"initiative_id": ids["initiative_id"]},
         "plan.update_status": {"initiative_id": ids["initiative_id"]},
+        **{
+            endpoint: {"upload_id": upload_id}
+            for endpoint in (
+                "imports.show",
+                "imports.commit",
+                "imports.annotated",
+                "imports.original",
+            )
+        },
         **{
             endpoint: {"submission_id": submission_id}
             for endpoint in (

@@ -25,7 +25,7 @@ TOKEN_LIFETIME = {"invite": timedelta(days=7), "reset": timedelta(hours=24)}
 class Viewer:
     """Who is asking: used by services to scope what a person may see and change."""
 
-    user_id: int
+    user_id: int | None  # None for the system (scheduled jobs, the imports inbox)
     roles: frozenset[str]
     member_state_id: int | None
     label: str

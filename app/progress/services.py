@@ -71,7 +71,7 @@ def validate_value(session: Session, data: ValueInput) -> tuple[Indicator, Repor
         raise InputError(
             {"member_state": f"{state.name} does not report indicator {indicator.code}"}
         )
-    problems = _unit_problems(indicator, data)
+    problems = unit_problems(indicator, data)
     if len(data.narrative or "") > MAX_NARRATIVE_CHARS:
         problems["narrative"] = f"the narrative is longer than {MAX_NARRATIVE_CHARS} characters"
     if data.evidence_url and not data.evidence_url.startswith(("https://", "http://")):
@@ -81,7 +81,7 @@ def validate_value(session: Session, data: ValueInput) -> tuple[Indicator, Repor
     return indicator, period
 
 
-def _unit_problems(indicator: Indicator, data: ValueInput) -> dict[str, str]:
+def unit_problems(indicator: Indicator, data: ValueInput) -> dict[str, str]:
     problems: dict[str, str] = {}
     for name in ("value", "numerator", "denominator", "female", "male"):
         number = getattr(data, name)

@@ -231,8 +231,8 @@ def save_values(
     source: str = "web",
 ) -> int:
     """Save the typed values into the submission, all or nothing. Returns how many changed."""
-    _check_may_edit(session, submission, viewer)
-    _check_version(submission, expected_version)
+    check_may_edit(session, submission, viewer)
+    check_version(submission, expected_version)
     view = submission_view(session, submission)
     entries, problems = parse_entries([r.indicator for r in view.rows], form)
     closed_correction = view.period.status == "closed"
@@ -248,10 +248,28 @@ def save_values(
                 problems.setdefault(f"{indicator_id}-{name or 'value'}", message)
     if problems:
         raise InputError(problems)
+    return apply_entries(
+        session,
+        submission,
+        [e for e in entries.values() if e is not None],
+        viewer,
+        source=source,
+        closed_correction=closed_correction,
+    )
+
+
+def apply_entries(
+    session: Session,
+    submission: Submission,
+    entries: list[ValueInput],
+    viewer: Viewer,
+    *,
+    source: str,
+    closed_correction: bool,
+) -> int:
+    """Write already-validated values into the submission; returns how many changed."""
     changed = 0
-    for entry in entries.values():
-        if entry is None:
-            continue
+    for entry in entries:
         outcome = record_indicator_value(
             session,
             entry,
@@ -285,7 +303,7 @@ def _mark_revision_as_correction(session: Session, value: IndicatorValue) -> Non
     session.add(revision)
 
 
-def _check_may_edit(session: Session, submission: Submission, viewer: Viewer) -> None:
+def check_may_edit(session: Session, submission: Submission, viewer: Viewer) -> None:
     period = session.get(ReportingPeriod, submission.reporting_period_id)
     is_manager = viewer.has("rso_manager")
     is_own_focal_point = (
@@ -301,7 +319,7 @@ def _check_may_edit(session: Session, submission: Submission, viewer: Viewer) ->
         )
 
 
-def _check_version(submission: Submission, expected_version: int) -> None:
+def check_version(submission: Submission, expected_version: int) -> None:
     if expected_version != submission.version:
         raise Conflict(
             "Someone else saved this report after you opened it. Their version is shown; "
@@ -343,8 +361,8 @@ def submit(
     session: Session, submission: Submission, viewer: Viewer, *, expected_version: int
 ) -> None:
     """Send the report for review; every indicator the state reports must have a value."""
-    _check_may_edit(session, submission, viewer)
-    _check_version(submission, expected_version)
+    check_may_edit(session, submission, viewer)
+    check_version(submission, expected_version)
     if submission.status not in EDITABLE:
         raise Forbidden("This report has already been submitted.")
     missing = submission_view(session, submission).missing
@@ -378,7 +396,7 @@ def _check_reviewable(
 ) -> None:
     if not viewer.has("rso_manager"):
         raise Forbidden("Only RSO managers review reports.")
-    _check_version(submission, expected_version)
+    check_version(submission, expected_version)
     if submission.status != "submitted":
         raise Forbidden(
             f"Only a submitted report can be reviewed; this one is {submission.status}."

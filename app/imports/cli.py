@@ -1,0 +1,41 @@
+"""`flask imports scan`: load the workbooks dropped into the inbox folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app import schema
+from app.db import get_engine, unit_of_work
+from app.imports import services
+from app.imports.views import limits
+
+imports_cli = AppGroup("imports", help="Member-state workbooks.")
+
+
+def inbox_dir() -> Path:
+    return Path(current_app.config["STORAGE_DIR"]) / "inbox"
+
+
+def run_scan() -> list[str]:
+    """Process the inbox; used by this command and by the scheduled job."""
+    inbox = inbox_dir()
+    inbox.mkdir(parents=True, exist_ok=True)
+
+    return services.scan_inbox(unit_of_work, inbox, current_app.config["STORAGE_DIR"], limits())
+
+
+@imports_cli.command("scan", help="Load every workbook in STORAGE_DIR/inbox (then move it).")
+def scan() -> None:
+    try:
+        schema.ensure_current(get_engine())
+    except schema.SchemaError as exc:
+        raise click.ClickException(str(exc)) from exc
+    outcomes = run_scan()
+    if not outcomes:
+        click.echo(f"inbox {inbox_dir()} is empty")
+    for line in outcomes:
+        click.echo(line)

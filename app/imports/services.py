@@ -1,0 +1,454 @@
+"""Receiving a workbook: archive it, check it in full, preview the changes, commit them at once.
+
+Every file is archived by its SHA-256 under STORAGE_DIR/archive, refused ones too, and an
+``Upload`` row records who, when, which state and period, the outcome, the counts and every
+problem found. The web upload, the inbox scan and the CLI all come through ``receive``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.accounts.services import Viewer
+from app.audit.services import set_actor
+from app.imports import checks
+from app.imports.models import ImportCommit, Upload
+from app.imports.reader import Problem, read_workbook
+from app.imports.safety import FileRefused, Limits, inspect_xlsx
+from app.imports.template import TemplateRow, build_template
+from app.plan.models import Indicator, MemberState, ReportingPeriod
+from app.progress import submissions as subs
+from app.progress.models import IndicatorValue, Submission
+from app.progress.services import ValueInput
+from app.timeutil import utcnow
+from app.validation import NotFound
+
+VALUE_FIELDS = (
+    "value",
+    "numerator",
+    "denominator",
+    "female",
+    "male",
+    "text_value",
+    "narrative",
+    "evidence_url",
+)
+
+
+# The inbox scan acts for the system, with a manager's reach; its changes carry no user id.
+SYSTEM_VIEWER = Viewer(None, frozenset({"rso_manager"}), None, "imports inbox")
+
+
+class CommitRefused(Exception):
+    """The preview can no longer be applied (already loaded, report changed, not allowed)."""
+
+
+@dataclass
+class Change:
+    code: str
+    title: str
+    field: str
+    old: Any
+    new: Any
+
+
+def archive_path(storage_dir: str | Path, file_sha256: str) -> Path:
+    return Path(storage_dir) / "archive" / f"{file_sha256}.xlsx"
+
+
+def _archive(storage_dir: str | Path, data: bytes, file_sha256: str) -> str:
+    """Keep the file exactly as received, under a generated name (never the user's)."""
+    target = archive_path(storage_dir, file_sha256)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, target)
+    return target.name
+
+
+def _display_name(name: str) -> str:
+    """The original name for display only: no path, no control characters, bounded."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in base if ch.isprintable())
+    return cleaned[:255] or "unnamed.xlsx"
+
+
+def template_for(session: Session, state: MemberState, period: ReportingPeriod) -> bytes:
+    """The workbook to fill for a state and period, prefilled with last approved values."""
+    indicators = subs.reported_indicators(session, state.id, period)
+    last = _last_approved(session, state.id, [i.id for i in indicators], period)
+    rows = [TemplateRow(i, last.get(i.id)) for i in indicators]
+    return build_template(state, period, rows, generated_at=utcnow())
+
+
+def _last_approved(
+    session: Session, state_id: int, indicator_ids: list[int], period: ReportingPeriod
+) -> dict[int, float | str | None]:
+    rows = session.exec(
+        select(IndicatorValue, ReportingPeriod.start_date)
+        .join(ReportingPeriod)
+        .join(Submission, col(Submission.id) == IndicatorValue.submission_id)
+        .where(
+            IndicatorValue.member_state_id == state_id,
+            col(IndicatorValue.indicator_id).in_(indicator_ids),
+            Submission.status == "approved",
+            ReportingPeriod.start_date < period.start_date,
+        )
+        .order_by(ReportingPeriod.start_date)
+    ).all()
+    latest: dict[int, float | str | None] = {}
+    for value, _start in rows:
+        latest[value.indicator_id] = value.text_value if value.text_value else value.value
+    return latest
+
+
+def receive(
+    session: Session,
+    data: bytes,
+    original_name: str,
+    viewer: Viewer | None,
+    *,
+    storage_dir: str | Path,
+    limits: Limits,
+    source: str = "web",
+) -> Upload:
+    """Archive and check a workbook. Returns the Upload: refused, unchanged, or previewed."""
+    file_sha256 = hashlib.sha256(data).hexdigest()
+    upload = Upload(
+        uploaded_by_id=viewer.user_id if viewer else None,
+        source=source,
+        original_name=_display_name(original_name),
+        file_sha256=file_sha256,
+        size_bytes=len(data),
+        stored_name=_archive(storage_dir, data, file_sha256),
+        outcome="refused",
+    )
+    session.add(upload)
+    if not original_name.lower().endswith(".xlsx"):
+        return _refuse(
+            session,
+            upload,
+            [
+                Problem(
+                    "",
+                    "",
+                    (
+                        "Only .xlsx workbooks are accepted; this file is named "
+                        f"'{upload.original_name}'. Save it as 'Excel Workbook (.xlsx)'."
+                    ),
+                )
+            ],
+        )
+    try:
+        facts = inspect_xlsx(data, limits)
+        parsed = read_workbook(data, facts, limits)
+    except FileRefused as refused:
+        return _refuse(session, upload, [Problem("", "", str(refused))])
+    if parsed.problems:
+        return _refuse(session, upload, parsed.problems)
+    states = {s.code: s for s in session.exec(select(MemberState)).all()}
+    periods = {p.code: p for p in session.exec(select(ReportingPeriod)).all()}
+    state, period, problems = checks.check_metadata(parsed, states, periods)
+    if problems:
+        return _refuse(session, upload, problems)
+    upload.member_state_id, upload.reporting_period_id = state.id, period.id
+    if viewer is not None and viewer.is_focal_point_only and viewer.member_state_id != state.id:
+        return _refuse(
+            session,
+            upload,
+            [
+                Problem(
+                    "",
+                    "",
+                    (
+                        f"This workbook is for {state.name}; you report for another member state. "
+                        "Download your own state's template."
+                    ),
+                )
+            ],
+        )
+    reported = subs.reported_indicators(session, state.id, period)
+    all_codes = set(session.exec(select(Indicator.code)).all())
+    checked = checks.check_rows(parsed, state, period, reported, all_codes)
+    if checked.problems:
+        return _refuse(session, upload, checked.problems)
+    return _preview(session, upload, state, period, checked, viewer)
+
+
+def _refuse(session: Session, upload: Upload, problems: list[Problem]) -> Upload:
+    upload.outcome = "refused"
+    upload.problems = [p.as_dict() for p in problems]
+    session.add(upload)
+    session.flush()
+    return upload
+
+
+def _preview(
+    session: Session,
+    upload: Upload,
+    state: MemberState,
+    period: ReportingPeriod,
+    checked: checks.CheckedWorkbook,
+    viewer: Viewer | None,
+) -> Upload:
+    submission = _submission_for(session, state, period, viewer)
+    current = _current_values(session, state.id, period.id)
+    counts = {"new": 0, "changed": 0, "unchanged": 0, "ignored": checked.ignored_rows}
+    for entry in checked.entries:
+        stored = current.get(entry.indicator_id)
+        if stored is None:
+            counts["new"] += 1
+        elif _differences(stored, entry):
+            counts["changed"] += 1
+        else:
+            counts["unchanged"] += 1
+    upload.content_hash = checks.content_hash(state, period, checked.entries)
+    upload.submission_id = submission.id
+    upload.base_version = submission.version
+    upload.counts = counts
+    upload.rows = [asdict(e) for e in checked.entries]
+    upload.outcome = "previewed" if counts["new"] or counts["changed"] else "unchanged"
+    session.add(upload)
+    session.flush()
+    return upload
+
+
+def _submission_for(
+    session: Session, state: MemberState, period: ReportingPeriod, viewer: Viewer | None
+) -> Submission:
+    if viewer is None:  # the inbox scan acts for the system, like a manager would
+        viewer = SYSTEM_VIEWER
+    return subs.open_submission(session, state.id, period.id, viewer)
+
+
+def _current_values(session: Session, state_id: int, period_id: int) -> dict[int, IndicatorValue]:
+    rows = session.exec(
+        select(IndicatorValue).where(
+            IndicatorValue.member_state_id == state_id,
+            IndicatorValue.reporting_period_id == period_id,
+        )
+    ).all()
+    return {v.indicator_id: v for v in rows}
+
+
+def _comparable(value: Any) -> Any:
+    if value == "":
+        return None
+    return value
+
+
+def _differences(stored: IndicatorValue, entry: checks.RowEntry) -> list[tuple[str, Any, Any]]:
+    result = []
+    for name in VALUE_FIELDS:
+        old, new = _comparable(getattr(stored, name)), _comparable(getattr(entry, name))
+        if name == "value" and stored.numerator is not None:
+            continue  # a percentage's value is computed from its parts
+        if old != new:
+            result.append((name, old, new))
+    return result
+
+
+def preview_changes(session: Session, upload: Upload) -> list[Change]:
+    """Each changed value with old and new, for the preview page."""
+    if not upload.rows:
+        return []
+    current = _current_values(session, upload.member_state_id, upload.reporting_period_id)
+    titles = dict(
+        session.exec(
+            select(Indicator.id, Indicator.title).where(
+                col(Indicator.id).in_([r["indicator_id"] for r in upload.rows])
+            )
+        ).all()
+    )
+    changes = []
+    for row in upload.rows:
+        entry = checks.RowEntry(**row)
+        stored = current.get(entry.indicator_id)
+        if stored is None:
+            changes.append(
+                Change(
+                    entry.code,
+                    titles.get(entry.indicator_id, ""),
+                    "new",
+                    None,
+                    entry.value if entry.text_value is None else entry.text_value,
+                )
+            )
+            continue
+        for name, old, new in _differences(stored, entry):
+            changes.append(Change(entry.code, titles.get(entry.indicator_id, ""), name, old, new))
+    return changes
+
+
+def get_upload(session: Session, upload_id: int, viewer: Viewer) -> Upload:
+    """Focal points see only their own state's uploads and the ones they sent themselves."""
+    query = select(Upload).where(Upload.id == upload_id)
+    if viewer.is_focal_point_only:
+        query = query.where(
+            (Upload.member_state_id == viewer.member_state_id)
+            | (Upload.uploaded_by_id == viewer.user_id)
+        )
+    upload = session.exec(query).first()
+    if upload is None:
+        raise NotFound("upload")
+    return upload
+
+
+def commit(session: Session, upload: Upload, viewer: Viewer) -> int:
+    """Apply a previewed upload in one transaction: all rows or none. Returns values changed."""
+    if upload.outcome != "previewed":
+        raise CommitRefused(
+            {
+                "committed": "This upload has already been loaded.",
+                "unchanged": "Nothing to load: the report already holds exactly these values.",
+                "refused": "This upload was refused; fix the workbook and upload it again.",
+                "stale": "The report changed after this preview; upload the workbook again.",
+            }[upload.outcome]
+        )
+    submission = subs.get_submission(session, upload.submission_id, viewer, for_update=True)
+    try:
+        subs.check_may_edit(session, submission, viewer)
+    except subs.Forbidden as refused:
+        raise CommitRefused(str(refused)) from refused
+    if submission.version != upload.base_version:
+        upload.outcome = "stale"
+        session.add(upload)
+        session.flush()
+        raise CommitRefused(
+            "The report was changed after this preview (by another upload or "
+            "on the web). Upload the workbook again to see the new changes."
+        )
+    _claim(session, upload, submission)
+    period = session.get(ReportingPeriod, submission.reporting_period_id)
+    entries = [
+        ValueInput(
+            indicator_id=row["indicator_id"],
+            reporting_period_id=period.id,
+            member_state_id=submission.member_state_id,
+            **{k: row[k] for k in VALUE_FIELDS},
+        )
+        for row in upload.rows or []
+    ]
+    changed = subs.apply_entries(
+        session,
+        submission,
+        entries,
+        viewer,
+        source="upload",
+        closed_correction=period.status == "closed",
+    )
+    upload.outcome = "committed"
+    upload.committed_at = utcnow()
+    session.add(upload)
+    session.flush()
+    return changed
+
+
+def _claim(session: Session, upload: Upload, submission: Submission) -> None:
+    """The unique key turns a racing identical upload into a clear refusal, not doubled rows."""
+    try:
+        with session.begin_nested():
+            session.add(
+                ImportCommit(
+                    submission_id=submission.id,
+                    content_hash=upload.content_hash,
+                    base_version=upload.base_version,
+                    upload_id=upload.id,
+                )
+            )
+    except IntegrityError as exc:
+        raise CommitRefused(
+            "The same data was just loaded by another upload of this "
+            "workbook; nothing was loaded twice."
+        ) from exc
+
+
+def history(session: Session, viewer: Viewer, *, limit: int = 200) -> list[tuple[Upload, str, str]]:
+    query = (
+        select(Upload, MemberState.name, ReportingPeriod.code)
+        .outerjoin(MemberState, col(MemberState.id) == Upload.member_state_id)
+        .outerjoin(ReportingPeriod, col(ReportingPeriod.id) == Upload.reporting_period_id)
+        .order_by(col(Upload.received_at).desc(), col(Upload.id).desc())
+        .limit(limit)
+    )
+    if viewer.is_focal_point_only:
+        query = query.where(
+            (Upload.member_state_id == viewer.member_state_id)
+            | (Upload.uploaded_by_id == viewer.user_id)
+        )
+    return [(u, name or "—", code or "—") for u, name, code in session.exec(query).all()]
+
+
+def annotated_copy(storage_dir: str | Path, upload: Upload) -> bytes:
+    """The workbook as sent, with each problem cell highlighted and commented."""
+    from openpyxl import load_workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import PatternFill
+
+    data = archive_path(storage_dir, upload.file_sha256).read_bytes()
+    workbook = load_workbook(io.BytesIO(data))
+    fill = PatternFill("solid", fgColor="F4B6B6")
+    notes = workbook.create_sheet("Problems", 0)
+    notes.append(["Sheet", "Cell", "Problem"])
+    for problem in upload.problems or []:
+        notes.append([problem["sheet"], problem["cell"], problem["message"]])
+        sheet = problem["sheet"]
+        cell = problem["cell"].split(":")[0]
+        if sheet in workbook.sheetnames and cell:
+            target = workbook[sheet][cell]
+            target.fill = fill
+            target.comment = Comment(problem["message"], "RSO Work Plan Tracker")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def can_annotate(upload: Upload) -> bool:
+    """Only files that opened as workbooks get an annotated copy (never a hostile file)."""
+    return upload.outcome == "refused" and any(p.get("cell") for p in upload.problems or [])
+
+
+def scan_inbox(session_factory, inbox: Path, storage_dir: str | Path, limits: Limits) -> list[str]:
+    """Process every workbook dropped in the inbox; each file in its own transaction.
+
+    A processed file is moved to inbox/processed/ (or inbox/refused/) so a rerun never loads it
+    twice; a valid file is committed as the system, like a manager acting for the state.
+    """
+    outcomes = []
+    for path in sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")):
+        data = path.read_bytes()
+        with session_factory() as session:
+            set_actor(session, None, "imports inbox scan")
+            upload = receive(
+                session,
+                data,
+                path.name,
+                None,
+                storage_dir=storage_dir,
+                limits=limits,
+                source="inbox",
+            )
+            if upload.outcome == "previewed":
+                try:
+                    commit(session, upload, SYSTEM_VIEWER)
+                except CommitRefused as refused:
+                    upload.problems = [{"sheet": "", "cell": "", "message": str(refused)}]
+            outcome = upload.outcome
+        folder = inbox / ("refused" if outcome == "refused" else "processed")
+        folder.mkdir(exist_ok=True)
+        stamp = datetime.now().strftime("%Y%m%d%H%M%S")
+        os.replace(path, folder / f"{stamp}-{path.name}")
+        outcomes.append(f"{path.name}: {outcome}")
+    return outcomes

@@ -1,0 +1,170 @@
+"""Upload pages: download a template, upload a workbook, see the preview or the problems, commit."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.exceptions import NotFound
+
+from app.accounts.auth import current_viewer
+from app.accounts.policy import roles_required
+from app.db import request_session
+from app.imports import services
+from app.imports.safety import Limits
+from app.plan.models import MemberState, ReportingPeriod
+from app.plan.services import member_states, reporting_periods
+
+bp = Blueprint("imports", __name__)
+REPORTERS = ("focal_point", "rso_manager")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def limits() -> Limits:
+    config = current_app.config
+    return Limits(
+        max_rows=config["IMPORT_MAX_ROWS"],
+        max_columns=config["IMPORT_MAX_COLUMNS"],
+        max_uncompressed_bytes=config["IMPORT_MAX_UNCOMPRESSED_BYTES"],
+        max_ratio=config["IMPORT_MAX_RATIO"],
+    )
+
+
+def _page(**context: object) -> str:
+    session, viewer = request_session(), current_viewer()
+    return render_template(
+        "imports/uploads.html",
+        periods=reporting_periods(session),
+        states=[] if viewer.is_focal_point_only else member_states(session),
+        own_state=session.get(MemberState, viewer.member_state_id)
+        if viewer.member_state_id
+        else None,
+        uploads=services.history(session, viewer),
+        limit_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
+        **context,
+    )
+
+
+@bp.get("/uploads")
+@roles_required(*REPORTERS)
+def index() -> str:
+    return _page()
+
+
+@bp.get("/uploads/template")
+@roles_required(*REPORTERS)
+def template() -> Response:
+    session, viewer = request_session(), current_viewer()
+    period = session.get(ReportingPeriod, request.args.get("period_id", type=int) or 0)
+    state_id = (
+        viewer.member_state_id
+        if viewer.is_focal_point_only
+        else request.args.get("state_id", type=int)
+    )
+    state = session.get(MemberState, state_id or 0)
+    if period is None or state is None:
+        raise NotFound("Choose a reporting period and a member state.")
+    data = services.template_for(session, state, period)
+    return Response(
+        data,
+        mimetype=XLSX,
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="RSO-report-{state.code}-{period.code}.xlsx"'
+            )
+        },
+    )
+
+
+@bp.post("/uploads")
+@roles_required(*REPORTERS)
+def upload() -> tuple[str, int]:
+    file = request.files.get("workbook")
+    if file is None or not file.filename:
+        return _result(None, message="Choose a workbook to upload."), 400
+    upload = services.receive(
+        request_session(),
+        file.read(),
+        file.filename,
+        current_viewer(),
+        storage_dir=current_app.config["STORAGE_DIR"],
+        limits=limits(),
+    )
+    g.commit_refusal = True  # a refused file is kept, with its problems, for support
+    return _result(upload), 422 if upload.outcome == "refused" else 200
+
+
+def _result(upload, **context: object) -> str:
+    changes = services.preview_changes(request_session(), upload) if upload else []
+    if request.headers.get("HX-Request"):
+        return render_template(
+            "imports/_result.html",
+            upload=upload,
+            changes=changes,
+            can_annotate=upload is not None and services.can_annotate(upload),
+            **context,
+        )
+    return render_template(
+        "imports/upload.html",
+        upload=upload,
+        changes=changes,
+        can_annotate=upload is not None and services.can_annotate(upload),
+        **context,
+    )
+
+
+@bp.get("/uploads/<int:upload_id>")
+@roles_required(*REPORTERS)
+def show(upload_id: int) -> str:
+    return _result(services.get_upload(request_session(), upload_id, current_viewer()))
+
+
+@bp.post("/uploads/<int:upload_id>/commit")
+@roles_required(*REPORTERS)
+def commit(upload_id: int) -> Response | tuple[str, int]:
+    session, viewer = request_session(), current_viewer()
+    upload = services.get_upload(session, upload_id, viewer)
+    try:
+        changed = services.commit(session, upload, viewer)
+    except services.CommitRefused as refused:
+        g.commit_refusal = True  # a preview found stale is marked so
+        return _result(upload, message=str(refused)), 409
+    flash(f"Loaded: {changed} value{'s' if changed != 1 else ''} saved in the report.", "success")
+    return redirect(url_for("progress.show", submission_id=upload.submission_id), 303)
+
+
+@bp.get("/uploads/<int:upload_id>/annotated.xlsx")
+@roles_required(*REPORTERS)
+def annotated(upload_id: int) -> Response:
+    upload = services.get_upload(request_session(), upload_id, current_viewer())
+    if not services.can_annotate(upload):
+        raise NotFound()
+    data = services.annotated_copy(current_app.config["STORAGE_DIR"], upload)
+    return Response(
+        data,
+        mimetype=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="upload-{upload.id}-problems.xlsx"'},
+    )
+
+
+@bp.get("/uploads/<int:upload_id>/original")
+@roles_required("rso_manager", "admin")
+def original(upload_id: int) -> Response:
+    """The file exactly as received, for support; named by its id, never by the sender."""
+    upload = services.get_upload(request_session(), upload_id, current_viewer())
+    path = services.archive_path(current_app.config["STORAGE_DIR"], upload.file_sha256)
+    if not path.exists():
+        raise NotFound()
+    return Response(
+        path.read_bytes(),
+        mimetype="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="upload-{upload.id}.bin"'},
+    )

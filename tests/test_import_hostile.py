@@ -1,0 +1,272 @@
+"""Hostile and broken files: each is refused plainly, in bounded memory, with nothing written."""
+
+from __future__ import annotations
+
+import io
+import re
+import tracemalloc
+import zipfile
+
+import pytest
+from openpyxl import Workbook
+from sqlmodel import select
+
+from app.imports.models import Upload
+from app.imports.template import VALUES_SHEET
+from app.plan.models import ReportingPeriod
+from app.progress.models import IndicatorValue
+from tests.conftest import open_session
+from tests.fixtures_accounts import csrf_of, sign_in
+from tests.workbooks import download_template, fill, rezip, valid_answers
+
+SHEET = "xl/worksheets/sheet1.xml"
+
+
+@pytest.fixture
+def focal(app, people):
+    return sign_in(app.test_client(), people.focal_point)
+
+
+@pytest.fixture
+def good(app, focal) -> bytes:
+    with open_session(app) as session:
+        period = session.exec(
+            select(ReportingPeriod).where(ReportingPeriod.code == "2025-Q3")
+        ).one()
+    template = download_template(focal, period.id)
+    return fill(template, valid_answers(template))
+
+
+def _refusal(app, client, data: bytes, name: str = "report.xlsx") -> str:
+    response = client.post(
+        "/uploads",
+        content_type="multipart/form-data",
+        data={"csrf_token": csrf_of(client), "workbook": (io.BytesIO(data), name)},
+    )
+    assert response.status_code == 422, response.get_data(as_text=True)[:300]
+    with open_session(app) as session:
+        upload = session.exec(select(Upload).order_by(Upload.id.desc())).first()  # type: ignore[attr-defined]
+        assert session.exec(select(IndicatorValue)).all() == []
+    assert upload.outcome == "refused"
+    body = response.get_data(as_text=True)
+    assert "Traceback" not in body
+    return " | ".join(p["message"] for p in upload.problems)
+
+
+def _sheet(change):
+    return lambda name, content: change(content) if name == SHEET else content
+
+
+def _zip_bomb() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr(SHEET, b"<" + b"0" * (100 * 1024 * 1024))
+    return out.getvalue()
+
+
+def _billion_laughs() -> bytes:
+    return (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + b"".join(
+            b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+            for i in range(1, 10)
+        )
+        + b']><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row>'
+        b"</sheetData></worksheet>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("label", "make", "expected"),
+    [
+        (
+            "xls",
+            lambda good: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 2000,
+            "old-style Excel .xls",
+        ),
+        ("pdf", lambda good: b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "a PDF document"),
+        ("csv", lambda good: b"Code,Value\n3.1.c,12\n", "a text file (such as CSV)"),
+        ("empty", lambda good: b"", "The file is empty"),
+        ("truncated", lambda good: good[: len(good) // 2], "damaged or incomplete"),
+        (
+            "xlsm",
+            lambda good: rezip(
+                good,
+                lambda n, c: (
+                    c.replace(b"spreadsheetml.sheet.main", b"sheet.macroEnabled.main")
+                    if n == "[Content_Types].xml"
+                    else c
+                ),
+                {"xl/vbaProject.bin": b"\x00" * 100},
+            ),
+            "contains macros",
+        ),
+        (
+            "xlsb",
+            lambda good: rezip(good, lambda n, c: c, {"xl/workbook.bin": b"\x00"}),
+            "binary Excel workbook (.xlsb)",
+        ),
+        ("zip bomb", lambda good: _zip_bomb(), "unpacks to"),
+        (
+            "forged dimension",
+            lambda good: rezip(
+                good,
+                _sheet(
+                    lambda c: re.sub(
+                        rb'<dimension ref="[^"]+"', b'<dimension ref="A1:XFD1048576"', c
+                    )
+                ),
+            ),
+            "claims to span 1,048,576 rows",
+        ),
+        (
+            "lone far cell",
+            lambda good: rezip(
+                good,
+                _sheet(
+                    lambda c: c.replace(
+                        b"</sheetData>",
+                        b'<row r="1000000"><c r="A1000000"><v>1</v></c></row></sheetData>',
+                    )
+                ),
+            ),
+            "has cells in 1,000,000 rows",
+        ),
+        (
+            "billion laughs",
+            lambda good: rezip(good, _sheet(lambda c: _billion_laughs())),
+            "declares XML entities",
+        ),
+        (
+            "external entity",
+            lambda good: rezip(
+                good,
+                _sheet(
+                    lambda c: c.replace(
+                        b"<worksheet",
+                        b'<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><worksheet',
+                        1,
+                    )
+                ),
+            ),
+            "declares XML entities",
+        ),
+        (
+            "not xml",
+            lambda good: rezip(
+                good, lambda n, c: b"\x00\xff garbage" if n == "xl/workbook.xml" else c
+            ),
+            "not well-formed XML",
+        ),
+    ],
+)
+def test_a_hostile_file_is_refused_plainly(app, focal, good, label, make, expected) -> None:
+    assert expected in _refusal(app, focal, make(good)), label
+
+
+def test_a_bit_flipped_zip_is_refused(app, focal, good) -> None:
+    archive = zipfile.ZipFile(io.BytesIO(good))
+    info = archive.getinfo(SHEET)
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra) + 5
+    flipped = bytearray(good)
+    flipped[start] ^= 0xFF
+    message = _refusal(app, focal, bytes(flipped))
+    assert "damaged" in message or "not well-formed" in message or "cannot be unpacked" in message
+
+
+def test_a_wrong_extension_is_refused(app, focal, good) -> None:
+    assert "Only .xlsx workbooks are accepted" in _refusal(app, focal, good, name="report.csv")
+
+
+def test_enormous_text_and_control_characters_are_refused(app, focal) -> None:
+    with open_session(app) as session:
+        period = session.exec(
+            select(ReportingPeriod).where(ReportingPeriod.code == "2025-Q3")
+        ).one()
+    template = download_template(focal, period.id)
+    answers = valid_answers(template)
+    answers["3.1.c"]["Narrative"] = "x" * 30_000
+    answers["2.1.b"]["Narrative"] = "bell CONTROL-HERE"
+    # openpyxl will not write a control character, but Excel encodes one as _x0007_.
+    data = rezip(fill(template, answers), lambda n, c: c.replace(b"CONTROL-HERE", b"_x0007_"))
+    message = _refusal(app, focal, data)
+    assert "30,000 characters; the limit is 4,000" in message
+    assert "contains control characters" in message
+
+
+def test_merged_and_hidden_rows_are_refused(app, focal) -> None:
+    with open_session(app) as session:
+        period = session.exec(
+            select(ReportingPeriod).where(ReportingPeriod.code == "2025-Q3")
+        ).one()
+    template = download_template(focal, period.id)
+
+    def merge_and_hide(workbook) -> None:
+        sheet = workbook[VALUES_SHEET]
+        sheet.merge_cells("L4:L5")
+        sheet.row_dimensions[6].hidden = True
+
+    message = _refusal(app, focal, fill(template, valid_answers(template), merge_and_hide))
+    assert "merged cells cannot be read" in message
+    assert "this row is hidden" in message
+
+
+def test_reordered_sheets_are_fine(app, focal, good) -> None:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(good))
+    workbook.move_sheet("Instructions", offset=-1)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = focal.post(
+        "/uploads",
+        content_type="multipart/form-data",
+        data={"csrf_token": csrf_of(focal), "workbook": (io.BytesIO(buffer.getvalue()), "r.xlsx")},
+    )
+    assert response.status_code == 200
+    assert "nothing has been saved yet" in response.get_data(as_text=True)
+
+
+def test_a_workbook_not_made_from_the_template_is_refused(app, focal) -> None:
+    workbook = Workbook()
+    workbook.active.title = VALUES_SHEET
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert "not made from a template of this system" in _refusal(app, focal, buffer.getvalue())
+
+
+def test_one_byte_over_the_limit_gets_a_413_the_page_shows(app, people) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 50_000
+    client = sign_in(app.test_client(), people.focal_point)
+    response = client.post(
+        "/uploads",
+        headers={"HX-Request": "true"},
+        content_type="multipart/form-data",
+        data={"csrf_token": csrf_of(client), "workbook": (io.BytesIO(b"x" * 50_001), "big.xlsx")},
+    )
+    assert response.status_code == 413
+    assert "larger than the upload limit" in response.get_data(as_text=True)
+
+
+def test_memory_stays_bounded_for_a_zip_bomb_and_a_forged_dimension(app, good) -> None:
+    from app.imports.safety import FileRefused, Limits, inspect_xlsx
+
+    forged = rezip(
+        good,
+        _sheet(
+            lambda c: c.replace(
+                b"</sheetData>",
+                b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>',
+            )
+        ),
+    )
+    for data in (_zip_bomb(), forged):
+        tracemalloc.start()
+        with pytest.raises(FileRefused):
+            inspect_xlsx(data, Limits())
+        _current, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert peak < 80 * 1024 * 1024

@@ -1,0 +1,305 @@
+"""Member-state workbooks: template, upload, validation, preview, commit, archive."""
+
+from __future__ import annotations
+
+import io
+import threading
+from datetime import date
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+from sqlmodel import select
+
+from app.imports.models import ImportCommit, Upload
+from app.imports.template import META_SHEET, VALUES_SHEET
+from app.plan.models import ReportingPeriod
+from app.progress.models import IndicatorValue, Submission
+from tests.conftest import open_session
+from tests.fixtures_accounts import csrf_of, sign_in
+from tests.workbooks import download_template, fill, rows_by_code, valid_answers
+
+PERIOD = "2025-Q3"
+
+
+def _period_id(app: Flask, code: str = PERIOD) -> int:
+    with open_session(app) as session:
+        return session.exec(select(ReportingPeriod.id).where(ReportingPeriod.code == code)).one()
+
+
+def _upload(client: FlaskClient, data: bytes, name: str = "report.xlsx", htmx: bool = False):
+    headers = {"HX-Request": "true"} if htmx else {}
+    return client.post(
+        "/uploads",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={"csrf_token": csrf_of(client), "workbook": (io.BytesIO(data), name)},
+    )
+
+
+def _latest(app: Flask) -> Upload:
+    with open_session(app) as session:
+        return session.exec(select(Upload).order_by(Upload.id.desc())).first()  # type: ignore[attr-defined]
+
+
+def _commit(client: FlaskClient, upload_id: int):
+    return client.post(f"/uploads/{upload_id}/commit", data={"csrf_token": csrf_of(client)})
+
+
+def _values(app: Flask) -> list[IndicatorValue]:
+    with open_session(app) as session:
+        return list(session.exec(select(IndicatorValue)).all())
+
+
+@pytest.fixture
+def focal(app, people) -> FlaskClient:
+    return sign_in(app.test_client(), people.focal_point)
+
+
+@pytest.fixture
+def template(app, focal) -> bytes:
+    return download_template(focal, _period_id(app))
+
+
+def test_the_template_is_made_for_the_state_and_period(template: bytes) -> None:
+    workbook = load_workbook(io.BytesIO(template))
+    assert workbook.sheetnames == [VALUES_SHEET, "Instructions", META_SHEET]
+    meta = {row[0]: row[1] for row in workbook[META_SHEET].iter_rows(values_only=True)}
+    assert (meta["member_state"], meta["reporting_period"], meta["template_version"]) == (
+        "THA",
+        PERIOD,
+        "1",
+    )
+    assert workbook[META_SHEET].sheet_state == "hidden"
+    assert workbook[META_SHEET].protection.sheet and workbook[VALUES_SHEET].protection.sheet
+    values = workbook[VALUES_SHEET]
+    rows = rows_by_code(workbook)
+    assert "3.1.c" in rows and "2.1.b" in rows
+    row = rows["3.1.c"]
+    assert values[f"A{row}"].protection.locked and not values[f"F{row}"].protection.locked
+    assert values[f"G{row}"].protection.locked  # a number takes no numerator
+    yes_no_row = rows["3.1.b"]
+    assert any(f"F{yes_no_row}" in str(dv.sqref) for dv in values.data_validations.dataValidation)
+
+
+def test_a_valid_upload_is_previewed_then_committed(app, focal, template) -> None:
+    answers = valid_answers(template)
+    response = _upload(focal, fill(template, answers))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "nothing has been saved yet" in body
+    upload = _latest(app)
+    assert upload.outcome == "previewed"
+    assert upload.counts == {"new": len(answers), "changed": 0, "unchanged": 0, "ignored": 0}
+    assert _values(app) == []
+
+    committed = _commit(focal, upload.id)
+    assert committed.status_code == 303
+    values = _values(app)
+    assert len(values) == len(answers) and all(v.source == "upload" for v in values)
+    assert _latest(app).outcome == "committed"
+    assert Path(app.config["STORAGE_DIR"], "archive", f"{upload.file_sha256}.xlsx").exists()
+
+
+def test_uploading_the_same_data_again_changes_nothing(app, focal, template) -> None:
+    data = fill(template, valid_answers(template))
+    _upload(focal, data)
+    _commit(focal, _latest(app).id)
+    before = [(v.id, v.version) for v in _values(app)]
+
+    resaved = fill(data, {})  # opened and saved again: different bytes, same content
+    assert resaved != data
+    response = _upload(focal, resaved)
+    assert "Nothing to change" in response.get_data(as_text=True)
+    assert _latest(app).outcome == "unchanged"
+    assert [(v.id, v.version) for v in _values(app)] == before
+
+
+def test_a_corrected_file_replaces_the_values_it_covers(app, focal, template) -> None:
+    answers = valid_answers(template)
+    _upload(focal, fill(template, answers))
+    _commit(focal, _latest(app).id)
+    answers["3.1.c"]["Value"] = 99
+    response = _upload(focal, fill(template, answers))
+    body = response.get_data(as_text=True)
+    assert "<strong>1</strong> changed" in body and "99" in body
+    _commit(focal, _latest(app).id)
+    changed = [v for v in _values(app) if v.value == 99]
+    assert len(changed) == 1 and changed[0].version == 2
+
+
+def test_every_problem_is_reported_with_its_cell_at_once(app, focal, template) -> None:
+    answers = valid_answers(template)
+    answers["3.1.c"]["Value"] = "twelve"
+    answers["SG2.a"] = {"Numerator": 5, "Denominator": 4}
+    answers["3.1.b"] = {"Value": "maybe"}
+    answers["2.1.b"]["As of date"] = date(2024, 1, 1)
+
+    def extra_rows(workbook) -> None:
+        sheet = workbook[VALUES_SHEET]
+        last = sheet.max_row
+        sheet[f"A{last + 1}"] = "9.9.z"
+        sheet[f"F{last + 1}"] = 1
+        sheet[f"A{last + 2}"] = "3.1.c"
+        sheet[f"F{last + 2}"] = 1
+        sheet[f"A{last + 3}"] = "1.1.a"
+        sheet[f"F{last + 3}"] = 1
+
+    response = _upload(focal, fill(template, answers, extra_rows))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    upload = _latest(app)
+    found = {(p["cell"][0], p["message"].split(";")[0]) for p in upload.problems}
+    messages = " | ".join(p["message"] for p in upload.problems)
+    assert "'twelve' is text where a number belongs" in messages
+    assert "cannot exceed the denominator" in messages
+    assert "answer yes or no" in messages
+    assert "is outside 2025-Q3" in messages
+    assert "unknown indicator code '9.9.z'" in messages
+    assert "appears twice" in messages
+    assert "Thailand does not report indicator 1.1.a" in messages
+    assert len(upload.problems) >= 7 and found
+    assert "Download your workbook with the problems marked" in body
+    assert _values(app) == []
+
+    annotated = focal.get(f"/uploads/{upload.id}/annotated.xlsx")
+    workbook = load_workbook(io.BytesIO(annotated.data))
+    assert workbook.sheetnames[0] == "Problems"
+    first = upload.problems[0]
+    cell = workbook[first["sheet"]][first["cell"]]
+    assert cell.comment is not None and first["message"] in cell.comment.text
+
+
+def test_renamed_columns_and_sheets_are_named(app, focal, template) -> None:
+    def rename_column(workbook) -> None:
+        workbook[VALUES_SHEET]["F3"] = "Amount"
+
+    _upload(focal, fill(template, {}, rename_column))
+    problems = _latest(app).problems
+    assert (
+        problems[0]["cell"] == "F3"
+        and "should be 'Value' (found 'Amount')" in problems[0]["message"]
+    )
+
+    def rename_sheet(workbook) -> None:
+        workbook[VALUES_SHEET].title = "Data"
+
+    _upload(focal, fill(template, {}, rename_sheet))
+    assert "There is no sheet named 'Values'" in _latest(app).problems[0]["message"]
+
+
+def test_a_workbook_for_another_state_is_refused(app, people, focal) -> None:
+    manager = sign_in(app.test_client(), people.manager)
+    malaysian_template = download_template(manager, _period_id(app), people.malaysia.id)
+    response = _upload(focal, fill(malaysian_template, valid_answers(malaysian_template)))
+    assert response.status_code == 422
+    assert "This workbook is for Malaysia" in response.get_data(as_text=True)
+
+
+def test_a_manager_uploads_on_behalf_of_a_state(app, people) -> None:
+    manager = sign_in(app.test_client(), people.manager)
+    template = download_template(manager, _period_id(app), people.malaysia.id)
+    _upload(manager, fill(template, valid_answers(template)))
+    assert _commit(manager, _latest(app).id).status_code == 303
+    with open_session(app) as session:
+        submission = session.exec(select(Submission)).one()
+    assert submission.member_state_id == people.malaysia.id
+
+
+def test_a_formula_uses_its_cached_value_and_one_without_is_refused(app, focal, template) -> None:
+    answers = valid_answers(template)
+    answers["3.1.c"]["Value"] = "=2+3"
+    _upload(focal, fill(template, answers))  # openpyxl stores no calculated value
+    upload = _latest(app)
+    assert upload.outcome == "refused"
+    assert "formula with no calculated value" in upload.problems[0]["message"]
+
+
+def test_two_identical_uploads_racing_load_once(app, focal, template) -> None:
+    data = fill(template, valid_answers(template))
+    _upload(focal, data)
+    first = _latest(app).id
+    _upload(focal, data)
+    second = _latest(app).id
+    results = {}
+
+    def commit(upload_id: int) -> None:
+        results[upload_id] = _commit(focal, upload_id)
+
+    threads = [threading.Thread(target=commit, args=(i,)) for i in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    codes = sorted(r.status_code for r in results.values())
+    assert codes == [303, 409]
+    loser = next(r for r in results.values() if r.status_code == 409).get_data(as_text=True)
+    assert "changed after this preview" in loser or "just loaded by another upload" in loser
+    with open_session(app) as session:
+        assert len(session.exec(select(ImportCommit)).all()) == 1
+    assert all(v.version == 1 for v in _values(app))
+
+
+def test_focal_points_see_only_their_own_uploads(app, people, focal, template) -> None:
+    _upload(focal, fill(template, valid_answers(template)))
+    upload_id = _latest(app).id
+    malaysian = sign_in(app.test_client(), people.other_focal_point)
+    assert malaysian.get(f"/uploads/{upload_id}").status_code == 404
+    assert (
+        malaysian.post(
+            f"/uploads/{upload_id}/commit", data={"csrf_token": csrf_of(malaysian)}
+        ).status_code
+        == 404
+    )
+    assert "report.xlsx" not in malaysian.get("/uploads").get_data(as_text=True)
+    # the template route ignores another state's id for a focal point
+    own = download_template(malaysian, _period_id(app), people.thailand.id)
+    meta = load_workbook(io.BytesIO(own))[META_SHEET]
+    assert meta["B2"].value == "MYS"
+
+
+def test_the_original_name_is_shown_escaped_and_never_used_as_a_path(app, focal, template) -> None:
+    name = "../../รายงาน <img src=x onerror=alert(1)> রিপোর্ট.xlsx"
+    _upload(focal, fill(template, valid_answers(template)), name=name)
+    upload = _latest(app)
+    assert upload.original_name == "รายงาน <img src=x onerror=alert(1)> রিপোর্ট.xlsx"
+    assert upload.stored_name == f"{upload.file_sha256}.xlsx"
+    page = focal.get("/uploads").get_data(as_text=True)
+    assert "รายงาน &lt;img src=x onerror=alert(1)&gt; রিপোর্ট.xlsx" in page
+    assert "<img src=x" not in page
+
+
+def test_the_htmx_upload_returns_the_result_fragment(app, focal, template) -> None:
+    response = _upload(focal, fill(template, valid_answers(template)), htmx=True)
+    assert (
+        response.get_data(as_text=True).lstrip().startswith('<section class="panel upload-result"')
+    )
+
+
+def test_the_inbox_scan_loads_valid_files_and_keeps_refused_ones(
+    app, runner, focal, template
+) -> None:
+    inbox = Path(app.config["STORAGE_DIR"]) / "inbox"
+    inbox.mkdir(parents=True)
+    (inbox / "thailand-q3.xlsx").write_bytes(fill(template, valid_answers(template)))
+    (inbox / "broken.xlsx").write_bytes(b"%PDF-1.4 not a workbook")
+    result = runner.invoke(args=["imports", "scan"])
+    assert result.exit_code == 0, result.output
+    assert "thailand-q3.xlsx: committed" in result.output
+    assert "broken.xlsx: refused" in result.output
+    assert len(_values(app)) == len(valid_answers(template))
+    assert sorted(p.name for p in inbox.iterdir()) == ["processed", "refused"]
+    again = runner.invoke(args=["imports", "scan"])
+    assert "is empty" in again.output
+    with open_session(app) as session:
+        sources = session.exec(select(Upload.source, Upload.outcome)).all()
+    assert sorted(sources) == [("inbox", "committed"), ("inbox", "refused")]
+
+
+def test_the_sample_workbook_in_the_repository_uploads_cleanly(app, focal) -> None:
+    sample = Path(__file__).resolve().parent.parent / "imports/samples/thailand-2025-Q3-filled.xlsx"
+    response = _upload(focal, sample.read_bytes(), name=sample.name)
+    assert response.status_code == 200, _latest(app).problems
+    assert _latest(app).outcome == "previewed"
