@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, current_app, g, request
+from flask import Flask, abort, current_app, g, request
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlmodel import Session, SQLModel
 
@@ -69,8 +69,23 @@ def init_app(app: Flask) -> None:
         app.config["DATABASE_URL"], sqlite_busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"]
     )
     app.extensions["db_engine"] = engine
+    app.before_request(_refuse_nul_characters)
     app.after_request(_commit_request_session)
     app.teardown_appcontext(_close_request_session)
+
+
+def _refuse_nul_characters() -> None:
+    """PostgreSQL cannot store or even compare text holding a NUL character (SQLite can).
+
+    No person types one, so a request carrying one is refused as malformed, on every database,
+    before any query sees it (otherwise PostgreSQL fails with a DataError: a 500 page).
+    """
+    values = [value for _key, value in request.args.items(multi=True)]
+    values += (request.view_args or {}).values()
+    if request.method not in _SAFE_METHODS:
+        values += [value for _key, value in request.form.items(multi=True)]
+    if any(isinstance(value, str) and "\x00" in value for value in values):
+        abort(400)
 
 
 def get_engine(app: Flask | None = None) -> Engine:
@@ -88,6 +103,16 @@ def request_session() -> Session:
         write = request.method not in _SAFE_METHODS
         g.db_session = _new_session(get_engine(), write=write)
     return g.db_session
+
+
+def finish_request_session() -> None:
+    """Commit and close the request's session now, before a view hands over to work that opens
+    its own transactions (a job run from a page): on SQLite the request's write transaction
+    would otherwise hold the database lock that work is waiting for."""
+    session: Session | None = g.pop("db_session", None)
+    if session is not None:
+        session.commit()
+        session.close()
 
 
 def _commit_request_session(response: Any) -> Any:

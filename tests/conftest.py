@@ -1,9 +1,8 @@
-"""Fixtures: a fresh, migrated database for every test, and small factories."""
+"""Fixtures: a fresh, migrated database for every test, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,9 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session
 
-from app import create_app, schema
-from app.db import make_engine, unit_of_work
+from app import create_app
+from app.db import unit_of_work
 from app.plan import seed as plan_seed
+from tests.databases import POSTGRES_URL_VARIABLE, PostgresDatabases, SqliteDatabases
 
 pytest_plugins = ["tests.fixtures_accounts"]
 
@@ -31,24 +31,102 @@ def _instance_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> 
         os.environ["INSTANCE_PATH"] = previous
 
 
+BACKENDS = ["sqlite", "postgres"]
+_NO_POSTGRES = (
+    f"PostgreSQL: {POSTGRES_URL_VARIABLE} is not set "
+    "(bash scripts/test starts a throwaway cluster and sets it)"
+)
+
+
+_PARTS = pytest.StashKey[dict[str, str]]()
+
+
+def _part_of(item: pytest.Item) -> str:
+    """Where a test runs: "browser", "sqlite", "postgres", or "none" (needs no database)."""
+    if item.get_closest_marker("browser"):
+        return "browser"
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("database_backend", "none") if callspec else "none"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tag each test with the database it runs on, so `-m "not postgres"` picks one backend."""
+    config.stash[_PARTS] = {item.nodeid: _part_of(item) for item in items}
+    for item in items:
+        if _part_of(item) != "postgres":
+            continue
+        item.add_marker(pytest.mark.postgres)
+        if item.get_closest_marker("sqlite_only"):
+            item.add_marker(pytest.mark.skip(reason="SQLite-specific test"))
+        elif not os.environ.get(POSTGRES_URL_VARIABLE):
+            item.add_marker(pytest.mark.skip(reason=_NO_POSTGRES))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """Count outcomes per part (SQLite, PostgreSQL, browser), so a skipped part is never missed.
+
+    With RSO_TEST_SUMMARY set, the counts are also written there for scripts/test's last line.
+    """
+    parts = config.stash.get(_PARTS, {})
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "error", "skipped", "xfailed", "xpassed"):
+        seen: set[str] = set()
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(report, "nodeid", None)
+            if nodeid is None or nodeid in seen:
+                continue
+            seen.add(nodeid)
+            part = counts.setdefault(parts.get(nodeid, "none"), {})
+            part[outcome] = part.get(outcome, 0) + 1
+    lines = [
+        f"{part} " + " ".join(f"{k}={v}" for k, v in sorted(outcomes.items()))
+        for part, outcomes in sorted(counts.items())
+    ]
+    terminalreporter.write_sep("-", "tests per part")
+    for line in lines:
+        terminalreporter.write_line(line)
+    if target := os.environ.get("RSO_TEST_SUMMARY"):
+        Path(target).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SqliteDatabases | PostgresDatabases]:
+    """Every test that uses a database runs once on SQLite and once on PostgreSQL."""
+    if request.param == "postgres":
+        url = os.environ.get(POSTGRES_URL_VARIABLE)
+        if not url:
+            pytest.skip(_NO_POSTGRES)
+        databases: SqliteDatabases | PostgresDatabases = PostgresDatabases(url)
+    else:
+        databases = SqliteDatabases(tmp_path_factory.mktemp("sqlite"))
+    yield databases
+    databases.close()
+
+
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Run the migrations once; each test then starts from a copy of the migrated file."""
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    url = f"sqlite:///{path}"
-    engine = make_engine(url)
-    schema.upgrade(engine, url)
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
-    return path
+def migrated_template(database_backend: SqliteDatabases | PostgresDatabases) -> str:
+    """Run the migrations once per backend; each test then starts from a copy (its URL)."""
+    return database_backend.migrate_template()
 
 
 @pytest.fixture
-def database_url(tmp_path: Path, migrated_template: Path) -> str:
-    path = tmp_path / "rso.db"
-    shutil.copyfile(migrated_template, path)
-    return f"sqlite:///{path}"
+def database_url(
+    database_backend: SqliteDatabases | PostgresDatabases, migrated_template: str
+) -> Iterator[str]:
+    """A fresh, migrated database of this test's own, dropped afterwards."""
+    url = database_backend.copy_of_template()
+    yield url
+    database_backend.drop(url)
+
+
+@pytest.fixture
+def empty_database_url(database_backend: SqliteDatabases | PostgresDatabases) -> Iterator[str]:
+    """A fresh database with no table at all (not migrated)."""
+    url = database_backend.empty()
+    yield url
+    database_backend.drop(url)
 
 
 @pytest.fixture

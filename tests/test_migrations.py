@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -27,8 +25,8 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
     assert differences == []
 
 
-def test_downgrade_to_base_and_upgrade_again(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'cycle.db'}"
+def test_downgrade_to_base_and_upgrade_again(empty_database_url: str) -> None:
+    url = empty_database_url
     engine = make_engine(url)
     schema.upgrade(engine, url)
     tables_at_head = set(inspect(engine).get_table_names())
@@ -41,15 +39,18 @@ def test_downgrade_to_base_and_upgrade_again(tmp_path: Path) -> None:
     schema.upgrade(engine, url)
     assert set(inspect(engine).get_table_names()) == tables_at_head
     assert schema.current_revision(engine) == schema.head_revision()
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
     engine.dispose()
 
 
-def test_creating_the_app_does_not_create_tables(tmp_path: Path) -> None:
+def test_creating_the_app_does_not_create_tables(empty_database_url: str) -> None:
     from app import create_app
 
-    url = f"sqlite:///{tmp_path / 'untouched.db'}"
-    app = create_app({"DATABASE_URL": url, "TESTING": True})
+    app = create_app({"DATABASE_URL": empty_database_url, "TESTING": True})
     assert inspect(app.extensions["db_engine"]).get_table_names() == []
+    app.extensions["db_engine"].dispose()
 
 
 def test_unknown_migration_gets_a_clear_message(database_url: str, runner) -> None:
@@ -65,10 +66,11 @@ def test_unknown_migration_gets_a_clear_message(database_url: str, runner) -> No
     assert "Traceback" not in result.output
 
 
-def test_pages_refuse_an_unmigrated_database_with_a_plain_message(tmp_path: Path) -> None:
+def test_pages_refuse_an_unmigrated_database_with_a_plain_message(empty_database_url: str) -> None:
     from app import create_app
 
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}", "TESTING": True})
+    app = create_app({"DATABASE_URL": empty_database_url, "TESTING": True})
     response = app.test_client().get("/")
+    app.extensions["db_engine"].dispose()
     assert response.status_code == 503
     assert b"flask --app wsgi db upgrade" in response.data
