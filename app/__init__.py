@@ -41,6 +41,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.plan.activity_views import bp as activities_bp
     from app.plan.views import bp as plan_bp
     from app.progress.views import bp as progress_bp
+    from app.scheduling.views import bp as scheduling_bp
 
     auth.configure_cookie(app)
     # Order matters: schema first, then who is asking, whether they may, and CSRF.
@@ -52,7 +53,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     assets.init_app(app)
     cli.init_app(app)
-    for blueprint in (plan_bp, accounts_bp, audit_bp, progress_bp, imports_bp, activities_bp):
+    for blueprint in (
+        plan_bp,
+        accounts_bp,
+        audit_bp,
+        progress_bp,
+        imports_bp,
+        activities_bp,
+        scheduling_bp,
+    ):
         app.register_blueprint(blueprint)
     return app
 

@@ -21,6 +21,7 @@ from app.db import get_engine, unit_of_work
 from app.imports.cli import imports_cli
 from app.plan import seed as plan_seed
 from app.plan.models import WorkPlan
+from app.scheduling.cli import jobs_cli, scheduler_cli
 
 
 def _fail(exc: Exception) -> click.ClickException:
@@ -119,3 +120,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(imports_cli)
+    app.cli.add_command(jobs_cli)
+    app.cli.add_command(scheduler_cli)

@@ -25,6 +25,14 @@ from app.progress.models import (
     Submission,
     SubmissionEvent,
 )
+from app.scheduling.models import (
+    JobLock,
+    JobRun,
+    OutboxMessage,
+    ReminderClaim,
+    Schedule,
+    StatusReport,
+)
 
 # What the audit trail records. History tables (revisions, status changes) are history already;
 # log-in failures and tokens are security plumbing, not business data.
@@ -43,6 +51,7 @@ AUDITED = {
     ActivityParticipation: "activity_participation",
     IndicatorValue: "indicator_value",
     Submission: "submission",
+    Schedule: "schedule",
     User: "user",
     UserRole: "user_role",
 }
@@ -63,9 +72,15 @@ __all__ = [
     "IndicatorValueRevision",
     "Initiative",
     "InitiativeStatusChange",
+    "JobLock",
+    "JobRun",
     "LoginFailure",
     "MemberState",
+    "OutboxMessage",
+    "ReminderClaim",
     "ReportingPeriod",
+    "Schedule",
+    "StatusReport",
     "StrategicGoal",
     "StrategicGoalMemberState",
     "Submission",

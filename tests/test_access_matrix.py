@@ -52,6 +52,12 @@ EXPECTED: dict[str, set[str]] = {
     "imports.commit": {"manager", "focal_point"},
     "imports.annotated": {"manager", "focal_point"},
     "imports.original": {"manager", "admin"},
+    "scheduling.schedules": {"admin"},
+    "scheduling.edit_schedule": {"admin"},
+    "scheduling.run_now": {"admin"},
+    "scheduling.runs": {"admin"},
+    "scheduling.outbox": {"admin"},
+    "scheduling.message": {"admin"},
     "progress.work": SIGNED_IN,
     "progress.index": {"manager", "focal_point"},
     "progress.open_report": {"manager", "focal_point"},
@@ -132,6 +138,9 @@ def _sample_args(app: Flask, people: People) -> dict[str, dict]:
         "plan.goal": {"goal_id": ids["goal_id"]},
         "plan.initiative": {"initiative_id": ids["initiative_id"]},
         "plan.update_status": {"initiative_id": ids["initiative_id"]},
+        "scheduling.edit_schedule": {"schedule_id": 1},
+        "scheduling.run_now": {"job": "imports-scan"},
+        "scheduling.message": {"message_id": 1},
         **{
             endpoint: {"upload_id": upload_id}
             for endpoint in (

@@ -34,6 +34,8 @@ class MyWork:
     to_review: list[SubmissionSummary] = field(default_factory=list)
     stale_initiatives: list[Initiative] = field(default_factory=list)
     stale_after_days: int = 0
+    failed_runs: list = field(default_factory=list)
+    failed_messages: list = field(default_factory=list)
 
 
 def my_work(session: Session, viewer: Viewer, *, today: date, stale_after_days: int) -> MyWork:
@@ -52,6 +54,19 @@ def my_work(session: Session, viewer: Viewer, *, today: date, stale_after_days: 
                     col(Initiative.status_updated_at) < _midnight(cutoff),
                 )
                 .order_by(Initiative.status_updated_at)
+            ).all()
+        )
+    if viewer.has("admin"):
+        from app.scheduling.jobs import recent_failures
+        from app.scheduling.models import OutboxMessage
+
+        work.failed_runs = recent_failures(session)
+        work.failed_messages = list(
+            session.exec(
+                select(OutboxMessage)
+                .where(OutboxMessage.status == "failed")
+                .order_by(col(OutboxMessage.created_at).desc())
+                .limit(20)
             ).all()
         )
     return work

@@ -1,0 +1,46 @@
+"""`flask jobs run KIND` and `flask scheduler run`."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app import schema
+from app.db import get_engine
+from app.scheduling.jobs import run_job
+from app.scheduling.models import JOB_KINDS
+
+jobs_cli = AppGroup("jobs", help="Run a scheduled job now.")
+scheduler_cli = AppGroup("scheduler", help="The scheduler process.")
+
+
+def _require_schema() -> None:
+    try:
+        schema.ensure_current(get_engine())
+    except schema.SchemaError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@jobs_cli.command("run", help=f"Run a job now: {', '.join(JOB_KINDS)}.")
+@click.argument("job", type=click.Choice(JOB_KINDS))
+def run(job: str) -> None:
+    _require_schema()
+    result = run_job(current_app._get_current_object(), job, "cli")  # type: ignore[attr-defined]
+    click.echo(f"{job}: {result.outcome} {result.counts or {}}")
+    for note in result.notes or []:
+        click.echo(f"  note: {note}")
+    if result.outcome == "failed":
+        raise click.ClickException(result.error)
+
+
+@scheduler_cli.command("run", help="Start the scheduler (run exactly one of these).")
+def run_scheduler() -> None:
+    from app.scheduling.scheduler import run_forever
+
+    _require_schema()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(message)s")
+    click.echo("scheduler started; schedules are read from the database (Ctrl+C to stop)")
+    run_forever(current_app._get_current_object())  # type: ignore[attr-defined]

@@ -1,0 +1,109 @@
+"""Admin pages: schedules with their next run times, run history, and the mail outbox."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from sqlmodel import col, select
+from werkzeug.exceptions import NotFound
+from werkzeug.wrappers import Response
+
+from app.accounts.policy import roles_required
+from app.db import finish_request_session, request_session
+from app.scheduling import jobs, services
+from app.scheduling.models import JOB_KINDS, OutboxMessage
+from app.validation import InputError
+
+bp = Blueprint("scheduling", __name__)
+
+
+def _schedules_page(problems: dict | None = None, typed: dict | None = None, status: int = 200):
+    session = request_session()
+    timezone = current_app.config["OFFICE_TIMEZONE"]
+    rows = []
+    for schedule in services.schedules(session):
+        try:
+            upcoming = services.next_runs(schedule.cron, timezone)
+        except InputError:
+            upcoming = []
+        rows.append((schedule, upcoming if schedule.enabled else []))
+    return render_template(
+        "scheduling/schedules.html",
+        rows=rows,
+        timezone=timezone,
+        problems=problems or {},
+        typed=typed or {},
+        smtp=bool(current_app.config.get("SMTP_HOST")),
+    ), status
+
+
+@bp.get("/admin/schedules")
+@roles_required("admin")
+def schedules() -> tuple[str, int]:
+    return _schedules_page()
+
+
+@bp.post("/admin/schedules/<int:schedule_id>")
+@roles_required("admin")
+def edit_schedule(schedule_id: int) -> Response | tuple[str, int]:
+    version = request.form.get("version", "")
+    try:
+        schedule = services.update_schedule(
+            request_session(),
+            schedule_id,
+            cron=request.form.get("cron", ""),
+            enabled=request.form.get("enabled") == "on",
+            timezone=current_app.config["OFFICE_TIMEZONE"],
+            expected_version=int(version) if version.isdigit() else -1,
+        )
+    except InputError as refused:
+        return _schedules_page(
+            {schedule_id: refused.problems["cron"]},
+            {schedule_id: request.form.get("cron", "")},
+            422,
+        )
+    flash(f"Schedule for {schedule.job} saved.", "success")
+    return redirect(url_for(".schedules"), 303)
+
+
+@bp.post("/admin/jobs/<job>/run")
+@roles_required("admin")
+def run_now(job: str) -> Response:
+    if job not in JOB_KINDS:
+        raise NotFound()
+    finish_request_session()
+    run = jobs.run_job(current_app._get_current_object(), job, "page")  # type: ignore[attr-defined]
+    level = "success" if run.outcome == "succeeded" else "error"
+    flash(f"{job}: {run.outcome}. {run.error}".strip(), level)
+    return redirect(url_for(".runs"), 303)
+
+
+@bp.get("/admin/runs")
+@roles_required("admin")
+def runs() -> str:
+    return render_template("scheduling/runs.html", runs=jobs.latest_runs(request_session()))
+
+
+@bp.get("/admin/outbox")
+@roles_required("admin")
+def outbox() -> str:
+    messages = (
+        request_session()
+        .exec(
+            select(OutboxMessage)
+            .order_by(col(OutboxMessage.created_at).desc(), col(OutboxMessage.id).desc())
+            .limit(200)
+        )
+        .all()
+    )
+    return render_template(
+        "scheduling/outbox.html", messages=messages, smtp=bool(current_app.config.get("SMTP_HOST"))
+    )
+
+
+@bp.get("/admin/outbox/<int:message_id>")
+@roles_required("admin")
+def message(message_id: int) -> str:
+    found = request_session().get(OutboxMessage, message_id)
+    if found is None:
+        raise NotFound()
+    return render_template("scheduling/message.html", message=found)

@@ -1,0 +1,407 @@
+"""Reminders and status reports: real SMTP on localhost, and nothing is ever sent twice."""
+
+from __future__ import annotations
+
+import smtplib
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from openpyxl import load_workbook
+from sqlmodel import select
+
+from app.accounts.models import User
+from app.db import unit_of_work
+from app.plan.models import Initiative, ReportingPeriod
+from app.scheduling import mail
+from app.scheduling.jobs import run_job
+from app.scheduling.models import JobRun, OutboxMessage, ReminderClaim, Schedule
+from app.scheduling.reminders import Cadence
+from app.scheduling.scheduler import catch_up
+from app.scheduling.services import next_runs
+from tests import factories
+from tests.conftest import open_session
+from tests.fixtures_accounts import csrf_of, sign_in
+from tests.smtp_server import LocalSmtp
+
+# 2025-Q3 is due on 30 October 2025; earlier quarters are then overdue.
+BEFORE_DUE = "2025-10-20"
+
+
+@pytest.fixture
+def smtp(app, monkeypatch):
+    server = LocalSmtp().start()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=server.port, MAIL_FROM="rso@example.org")
+    real_connect = smtplib.SMTP.connect
+    server.allowed_ports = {server.port}
+
+    def only_ours(self, host="localhost", port=0, source_address=None):
+        if host != "127.0.0.1" or int(port) not in server.allowed_ports:
+            pytest.fail(f"an SMTP connection to {host}:{port}, not the test server")
+        return real_connect(self, host, port, source_address)
+
+    monkeypatch.setattr(smtplib.SMTP, "connect", only_ours)
+    monkeypatch.setattr(mail, "RETRY_DELAYS", (0.01, 0.01))
+    yield server
+    server.stop()
+
+
+def _close_periods_before(app, code: str) -> None:
+    with app.app_context(), unit_of_work() as session:
+        for period in session.exec(select(ReportingPeriod)).all():
+            if period.code < code:
+                period.status = "closed"
+                session.add(period)
+
+
+def _run(app, job: str = "reminders", today: str = BEFORE_DUE) -> JobRun:
+    app.config["JOBS_TODAY"] = today
+    return run_job(app, job, "cli")
+
+
+def test_a_focal_point_gets_one_readable_digest(app, people, smtp) -> None:
+    _close_periods_before(app, "2025-Q3")
+    run = _run(app)
+    assert run.outcome == "succeeded", run.error
+    [message] = [
+        m for m in smtp.messages if m["To"].addresses[0].addr_spec == people.focal_point.email
+    ]
+    assert message["Subject"] == "Reminder: Thailand progress report for 2025-Q3 is due soon"
+    body = message.get_content()
+    assert "Thailand" in body and "2025-Q3" in body and "30 October 2025" in body
+    assert "in 10 days" in body and "/my-work" in body
+    assert "indicator values still missing" in body
+    assert run.counts["reminders"] >= 1 and run.counts["mail_sent"] == len(smtp.messages)
+    notes = " ".join(run.notes)
+    assert "Myanmar has no active focal point" in notes
+
+
+def test_rerunning_sends_nothing_twice(app, people, smtp) -> None:
+    _close_periods_before(app, "2025-Q3")
+    _run(app)
+    first = len(smtp.messages)
+    again = _run(app)
+    assert again.outcome == "succeeded"
+    assert len(smtp.messages) == first
+    assert again.counts["reminders"] == 0
+
+
+def test_a_run_missed_on_the_day_still_sends_the_stage_reached(app, people, smtp) -> None:
+    _close_periods_before(app, "2025-Q3")
+    _run(app, today="2025-10-16")  # 14 days before: the 14-day reminder
+    _run(app, today="2025-10-25")  # the run on the 23rd (7 days before) was missed
+    _run(app, today="2025-10-26")
+    with open_session(app) as session:
+        stages = session.exec(
+            select(ReminderClaim.stage)
+            .where(ReminderClaim.recipient_id == people.focal_point.id)
+            .order_by(ReminderClaim.id)
+        ).all()
+    assert stages == ["due-14", "due-7"]
+
+
+def test_overdue_reports_escalate_to_managers_once(app, people, smtp) -> None:
+    _close_periods_before(app, "2025-Q3")
+    _run(app, today="2025-11-01")  # two days overdue
+    to_manager = [
+        m for m in smtp.messages if m["To"].addresses[0].addr_spec == people.manager.email
+    ]
+    assert len(to_manager) == 1
+    assert "Overdue member-state reports" in to_manager[0]["Subject"]
+    assert "Thailand, 2025-Q3" in to_manager[0].get_content()
+    _run(app, today="2025-11-02")
+    assert (
+        len([m for m in smtp.messages if m["To"].addresses[0].addr_spec == people.manager.email])
+        == 1
+    )
+
+
+def _fifty_focal_points(app) -> None:
+    with app.app_context(), unit_of_work() as session:
+        from app.plan.models import MemberState
+
+        thailand = session.exec(select(MemberState).where(MemberState.code == "THA")).one()
+        for n in range(49):
+            factories.make_user(
+                session,
+                ["focal_point"],
+                thailand,
+                email=f"thai.focal{n}@example.org",
+                password="x" * 12,
+            )
+
+
+def test_a_crash_after_ten_messages_then_a_rerun_sends_the_other_forty(
+    app, people, smtp, monkeypatch
+) -> None:
+    _close_periods_before(app, "2025-Q3")
+    _fifty_focal_points(app)
+    real_claim = mail._claim
+    sent = {"n": 0}
+
+    def crash_after_ten(session_factory, message_id):
+        if sent["n"] == 10:
+            raise KeyboardInterrupt("the process was killed")
+        sent["n"] += 1
+        return real_claim(session_factory, message_id)
+
+    monkeypatch.setattr(mail, "_claim", crash_after_ten)
+    with pytest.raises(KeyboardInterrupt):
+        _run(app)
+    assert len(smtp.messages) == 10
+    with open_session(app) as session:
+        queued = len(session.exec(select(OutboxMessage)).all())
+    assert queued == 51  # 50 Thai focal points and the Malaysian one
+    monkeypatch.setattr(mail, "_claim", real_claim)
+    _run(app)
+    recipients = [m["To"].addresses[0].addr_spec for m in smtp.messages]
+    assert len(recipients) == 51 and len(set(recipients)) == 51  # the other 41, none twice
+
+
+def test_two_schedulers_at_once_never_duplicate_a_reminder(app, people, smtp) -> None:
+    _close_periods_before(app, "2025-Q3")
+    _fifty_focal_points(app)
+    app.config["JOBS_TODAY"] = BEFORE_DUE
+    runs: list[JobRun] = []
+    barrier = threading.Barrier(2)
+
+    def scheduler() -> None:
+        barrier.wait()
+        runs.append(run_job(app, "reminders", "schedule"))
+
+    threads = [threading.Thread(target=scheduler) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.outcome for r in runs) in (["skipped", "succeeded"], ["succeeded", "succeeded"])
+    recipients = [
+        m["To"].addresses[0].addr_spec for m in smtp.messages if "Thailand" in m["Subject"]
+    ]
+    assert len(recipients) == len(set(recipients)) == 50
+
+
+def test_missed_runs_after_downtime_coalesce_into_one(app, people, smtp) -> None:
+    with app.app_context(), unit_of_work() as session:
+        for schedule in session.exec(select(Schedule)).all():
+            schedule.enabled = schedule.job == "reminders"
+            schedule.cron = "0 * * * *"  # hourly
+            session.add(schedule)
+        session.add(
+            JobRun(
+                job="reminders",
+                trigger="schedule",
+                outcome="succeeded",
+                started_at=datetime.now(UTC) - timedelta(hours=5),
+            )
+        )
+    app.config["JOBS_TODAY"] = BEFORE_DUE
+    assert catch_up(app) == ["reminders"]
+    assert catch_up(app) == []  # now up to date: no second catch-up
+    with open_session(app) as session:
+        catch_ups = session.exec(select(JobRun).where(JobRun.trigger == "catch-up")).all()
+    assert len(catch_ups) == 1
+
+
+def test_a_server_answering_451_twice_then_250_delivers_once(app, people, smtp) -> None:
+    smtp.handler.replies = ["451 try again later", "451 try again later"]
+    with app.app_context(), unit_of_work() as session:
+        mail.queue(
+            session,
+            to_address="someone@example.org",
+            to_name="Someone",
+            subject="Hello",
+            body_text="Hi",
+            kind="test",
+        )
+    result = mail.deliver_pending(
+        lambda: unit_of_work(app.extensions["db_engine"]), mail.SmtpSettings.from_config(app.config)
+    )
+    assert result.sent == 1 and len(smtp.messages) == 1
+    with open_session(app) as session:
+        message = session.exec(select(OutboxMessage)).one()
+    assert (message.status, message.attempts) == ("sent", 3)
+
+
+def test_a_550_marks_the_message_failed_and_admins_see_it(app, people, smtp) -> None:
+    smtp.handler.replies = ["550 No such user here"]
+    with app.app_context(), unit_of_work() as session:
+        mail.queue(
+            session,
+            to_address="ghost@example.org",
+            to_name="Ghost",
+            subject="Reminder",
+            body_text="Hi",
+            kind="test",
+        )
+    mail.deliver_pending(
+        lambda: unit_of_work(app.extensions["db_engine"]), mail.SmtpSettings.from_config(app.config)
+    )
+    with open_session(app) as session:
+        message = session.exec(select(OutboxMessage)).one()
+    assert message.status == "failed" and message.last_error.startswith("550")
+    admin = sign_in(app.test_client(), people.admin)
+    page = admin.get("/my-work").get_data(as_text=True)
+    assert "Not delivered" in page and "ghost@example.org" in page
+
+
+def test_an_smtp_outage_delays_mail_without_losing_it(app, people, smtp) -> None:
+    from tests.smtp_server import free_port
+
+    _close_periods_before(app, "2025-Q3")
+    up_port = app.config["SMTP_PORT"]
+    dead_port = free_port()  # nothing listens here: the mail server is down for the whole run
+    smtp.allowed_ports.add(dead_port)
+    app.config["SMTP_PORT"] = dead_port
+    run = _run(app)
+    assert run.outcome == "succeeded" and run.counts["mail_sent"] == 0
+    with open_session(app) as session:
+        pending = session.exec(select(OutboxMessage).where(OutboxMessage.status == "pending")).all()
+    assert pending and smtp.messages == []
+
+    app.config["SMTP_PORT"] = up_port  # the server is back
+    with app.app_context(), unit_of_work() as session:
+        for message in session.exec(select(OutboxMessage)).all():
+            message.next_attempt_at = datetime.now(UTC)  # the back-off has passed
+            session.add(message)
+    mail.deliver_pending(
+        lambda: unit_of_work(app.extensions["db_engine"]), mail.SmtpSettings.from_config(app.config)
+    )
+    assert len(smtp.messages) == len(pending)
+
+
+def test_a_rollback_after_queuing_leaves_no_message(app) -> None:
+    with pytest.raises(RuntimeError), app.app_context(), unit_of_work() as session:
+        mail.queue(
+            session,
+            to_address="a@example.org",
+            to_name="A",
+            subject="S",
+            body_text="B",
+            kind="test",
+        )
+        raise RuntimeError("the job failed after queuing")
+    with open_session(app) as session:
+        assert session.exec(select(OutboxMessage)).all() == []
+
+
+def test_a_line_break_in_a_name_cannot_inject_a_header(app, people, smtp) -> None:
+    with app.app_context(), unit_of_work() as session:
+        user = session.get(User, people.focal_point.id)
+        user.full_name = "Somchai\r\nBcc: victim@example.org"
+        session.add(user)
+    _close_periods_before(app, "2025-Q3")
+    _run(app)
+    [message] = [m for m in smtp.messages if "Thailand" in m["Subject"]]
+    assert message["Bcc"] is None
+    assert message["To"].addresses[0].display_name == "Somchai Bcc: victim@example.org"
+    for _sender, recipients in smtp.handler.envelopes:
+        assert "victim@example.org" not in recipients
+
+
+def test_without_smtp_mail_waits_in_the_outbox_for_admins_to_read(app, people) -> None:
+    _close_periods_before(app, "2025-Q3")
+    run = _run(app)
+    assert run.outcome == "succeeded" and run.counts["mail_sent"] == 0
+    admin = sign_in(app.test_client(), people.admin)
+    page = admin.get("/admin/outbox").get_data(as_text=True)
+    assert "SMTP is not configured" in page
+    assert "Reminder: Thailand progress report for 2025-Q3 is due soon" in page
+
+
+def test_the_status_report_is_stored_and_sent_to_reviewers_and_managers(app, people, smtp) -> None:
+    with app.app_context(), unit_of_work() as session:
+        initiative = session.exec(select(Initiative).where(Initiative.code == "2.2")).one()
+        initiative.title = '=HYPERLINK("http://evil.example","click")'
+        session.add(initiative)
+    run = _run(app, "status-report", today="2025-11-03")
+    assert run.outcome == "succeeded", run.error
+    recipients = sorted(m["To"].addresses[0].addr_spec for m in smtp.messages)
+    assert recipients == sorted([people.manager.email, people.reviewer.email])
+    message = smtp.messages[0]
+    assert message["Subject"] == "RSO Work Plan status report, 2025-Q3"
+    html = message.get_body(("html",)).get_content()
+    assert "On track" in html and "Only approved values count" in html
+    [attachment] = list(message.iter_attachments())
+    import io
+
+    workbook = load_workbook(io.BytesIO(attachment.get_content()))
+    titles = [row[2] for row in workbook["Initiatives"].iter_rows(min_row=2, values_only=True)]
+    assert '\'=HYPERLINK("http://evil.example","click")' in titles
+    again = _run(app, "status-report", today="2025-11-03")
+    assert again.counts["reports"] == 0 and len(smtp.messages) == 2
+
+
+def test_schedules_are_edited_with_next_runs_and_bad_cron_is_explained(app, people) -> None:
+    admin = sign_in(app.test_client(), people.admin)
+    page = admin.get("/admin/schedules").get_data(as_text=True)
+    assert "Asia/Bangkok" in page and "Next runs:" in page
+    with open_session(app) as session:
+        schedule = session.exec(select(Schedule).where(Schedule.job == "reminders")).one()
+    bad = admin.post(
+        f"/admin/schedules/{schedule.id}",
+        data={
+            "cron": "every morning",
+            "enabled": "on",
+            "version": schedule.version,
+            "csrf_token": csrf_of(admin),
+        },
+    )
+    assert bad.status_code == 422
+    assert "a cron expression has five fields" in bad.get_data(as_text=True)
+    good = admin.post(
+        f"/admin/schedules/{schedule.id}",
+        data={
+            "cron": "30 7 * * 1-5",
+            "enabled": "on",
+            "version": schedule.version,
+            "csrf_token": csrf_of(admin),
+        },
+    )
+    assert good.status_code == 303
+    with open_session(app) as session:
+        assert session.get(Schedule, schedule.id).cron == "30 7 * * 1-5"
+    assert (
+        admin.post("/admin/jobs/teleport/run", data={"csrf_token": csrf_of(admin)}).status_code
+        == 404
+    )
+
+
+def test_run_now_from_the_page_records_the_run(app, people) -> None:
+    admin = sign_in(app.test_client(), people.admin)
+    response = admin.post("/admin/jobs/imports-scan/run", data={"csrf_token": csrf_of(admin)})
+    assert response.status_code == 303
+    page = admin.get("/admin/runs").get_data(as_text=True)
+    assert "imports-scan" in page and "Succeeded" in page
+
+
+def test_the_cli_runs_jobs_and_refuses_unknown_ones(app, runner) -> None:
+    result = runner.invoke(args=["jobs", "run", "imports-scan"])
+    assert result.exit_code == 0 and "imports-scan: succeeded" in result.output
+    unknown = runner.invoke(args=["jobs", "run", "teleport"])
+    assert unknown.exit_code != 0 and "Invalid value" in unknown.output
+
+
+def test_schedules_keep_office_hours_across_daylight_saving() -> None:
+    # Sydney moves its clocks forward on 4 October 2026.
+    runs = next_runs(
+        "0 8 * * *", "Australia/Sydney", count=3, now=datetime(2026, 10, 2, 12, 0, tzinfo=UTC)
+    )
+    assert [r.hour for r in runs] == [8, 8, 8]
+    assert [r.utcoffset() for r in runs] == [
+        timedelta(hours=10),
+        timedelta(hours=11),
+        timedelta(hours=11),
+    ]
+
+
+def test_cadence_stages() -> None:
+    cadence = Cadence()
+    assert cadence.stage("due_soon", 20) is None
+    assert cadence.stage("due_soon", 14) == "due-14"
+    assert cadence.stage("due_soon", 3) == "due-7"
+    assert cadence.stage("due_soon", 0) == "due-1"
+    assert cadence.stage("overdue", -1) == "overdue-1"
+    assert cadence.stage("overdue", -8) == "overdue-7"
+    assert cadence.stage("overdue", -40) == "overdue-37"
+    assert cadence.stage("overdue", -70) == "overdue-67"
