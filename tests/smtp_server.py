@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import smtplib
 import socket
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
+import pytest
 from aiosmtpd.controller import Controller
 
 
@@ -49,3 +51,24 @@ class LocalSmtp:
     @property
     def messages(self) -> list[EmailMessage]:
         return self.handler.messages
+
+
+@pytest.fixture
+def smtp(app, monkeypatch):
+    """A real SMTP server on localhost for this test; any other SMTP connection fails the test."""
+    from app.scheduling import mail
+
+    server = LocalSmtp().start()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=server.port, MAIL_FROM="rso@example.org")
+    real_connect = smtplib.SMTP.connect
+    server.allowed_ports = {server.port}
+
+    def only_ours(self, host="localhost", port=0, source_address=None):
+        if host != "127.0.0.1" or int(port) not in server.allowed_ports:
+            pytest.fail(f"an SMTP connection to {host}:{port}, not the test server")
+        return real_connect(self, host, port, source_address)
+
+    monkeypatch.setattr(smtplib.SMTP, "connect", only_ours)
+    monkeypatch.setattr(mail, "RETRY_DELAYS", (0.01, 0.01))
+    yield server
+    server.stop()

@@ -11,6 +11,7 @@ from app import create_app
 from app.accounts import services
 from app.accounts.models import AccountToken, LoginFailure, User
 from app.db import unit_of_work
+from app.scheduling.models import OutboxMessage
 from app.timeutil import utcnow
 from tests import factories
 from tests.conftest import open_session
@@ -205,6 +206,27 @@ def test_an_invitation_link_works_once(app, people) -> None:
     again = app.test_client().get(link)
     assert again.status_code == 400
     assert "already been used" in again.get_data(as_text=True)
+
+
+def test_with_mail_configured_the_invitation_is_also_emailed(app, people, smtp) -> None:
+    admin = sign_in(app.test_client(), people.admin)
+    link = _invite(app, admin)
+    page = admin.get("/admin/users")  # the admin's session still works after the mail step
+    assert page.status_code == 200
+    [message] = smtp.messages
+    assert message["To"].addresses[0].addr_spec == "new.person@example.org"
+    assert "invited" in message["Subject"]
+    assert link in message.get_content()
+    with open_session(app) as session:
+        [stored] = session.exec(select(OutboxMessage)).all()
+    assert stored.status == "sent" and stored.kind == "account_link"
+
+
+def test_without_mail_the_link_is_only_shown_and_nothing_is_kept_in_the_outbox(app, people) -> None:
+    admin = sign_in(app.test_client(), people.admin)
+    _invite(app, admin)
+    with open_session(app) as session:
+        assert session.exec(select(OutboxMessage)).all() == []
 
 
 def test_an_expired_link_is_refused(app, people) -> None:

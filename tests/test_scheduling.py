@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import smtplib
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -22,28 +21,9 @@ from app.scheduling.services import next_runs
 from tests import factories
 from tests.conftest import open_session
 from tests.fixtures_accounts import csrf_of, sign_in
-from tests.smtp_server import LocalSmtp
 
 # 2025-Q3 is due on 30 October 2025; earlier quarters are then overdue.
 BEFORE_DUE = "2025-10-20"
-
-
-@pytest.fixture
-def smtp(app, monkeypatch):
-    server = LocalSmtp().start()
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=server.port, MAIL_FROM="rso@example.org")
-    real_connect = smtplib.SMTP.connect
-    server.allowed_ports = {server.port}
-
-    def only_ours(self, host="localhost", port=0, source_address=None):
-        if host != "127.0.0.1" or int(port) not in server.allowed_ports:
-            pytest.fail(f"an SMTP connection to {host}:{port}, not the test server")
-        return real_connect(self, host, port, source_address)
-
-    monkeypatch.setattr(smtplib.SMTP, "connect", only_ours)
-    monkeypatch.setattr(mail, "RETRY_DELAYS", (0.01, 0.01))
-    yield server
-    server.stop()
 
 
 def _close_periods_before(app, code: str) -> None:

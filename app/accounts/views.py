@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from werkzeug.wrappers import Response
 
 from app.accounts import services
 from app.accounts.auth import current_viewer, start_session
+from app.accounts.link_mail import send_link
 from app.accounts.models import ROLES, User
 from app.accounts.policy import public, roles_required, signed_in
 from app.db import request_session
@@ -143,12 +154,7 @@ def invite_user() -> str | Response:
             problems=refused.problems,
             roles=ROLES,
         ), 422
-    return render_template(
-        "accounts/link_issued.html",
-        user=user,
-        purpose="invitation",
-        link=url_for("accounts.set_password", token=token, _external=True),
-    )
+    return _link_issued(user, "invitation", token)
 
 
 @bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
@@ -199,9 +205,17 @@ def reset_link(user_id: int) -> str:
     if user is None:
         raise NotFound("user")
     token = services.issue_token(db, user.id, "reset", current_viewer().user_id)
+    return _link_issued(user, "password reset", token)
+
+
+def _link_issued(user: User, purpose: str, token: str) -> str:
+    """Show the link once, and e-mail it too when mail is configured."""
+    public_url = current_app.config.get("PUBLIC_URL", "").rstrip("/")
+    if public_url:
+        link = public_url + url_for("accounts.set_password", token=token)
+    else:
+        link = url_for("accounts.set_password", token=token, _external=True)
+    mailed = send_link(current_app._get_current_object(), user, purpose, link)  # type: ignore[attr-defined]
     return render_template(
-        "accounts/link_issued.html",
-        user=user,
-        purpose="password reset",
-        link=url_for("accounts.set_password", token=token, _external=True),
+        "accounts/link_issued.html", user=user, purpose=purpose, link=link, mailed=mailed
     )

@@ -20,7 +20,7 @@ from app.progress.models import (
     Submission,
     SubmissionEvent,
 )
-from app.progress.services import ValueInput, record_indicator_value, validate_value
+from app.progress.services import ValueInput, record_indicator_values, validate_value
 from app.timeutil import utcnow
 from app.validation import InputError, NotFound
 
@@ -268,39 +268,21 @@ def apply_entries(
     closed_correction: bool,
 ) -> int:
     """Write already-validated values into the submission; returns how many changed."""
-    changed = 0
-    for entry in entries:
-        outcome = record_indicator_value(
-            session,
-            entry,
-            source=source,
-            changed_by_id=viewer.user_id,
-            reason="late correction by an RSO manager" if closed_correction else "",
-        )
-        if outcome.changed:
-            changed += 1
-            value = outcome.value
-            value.submission_id = submission.id
-            if closed_correction:
-                value.corrected_after_close = True
-                _mark_revision_as_correction(session, value)
-            session.add(value)
+    outcomes = record_indicator_values(
+        session,
+        entries,
+        source=source,
+        changed_by_id=viewer.user_id,
+        reason="late correction by an RSO manager" if closed_correction else "",
+        corrected_after_close=closed_correction,
+        submission_id=submission.id,
+    )
+    changed = sum(1 for outcome in outcomes if outcome.changed)
     if changed:
         submission.version += 1
         session.add(submission)
     session.flush()
     return changed
-
-
-def _mark_revision_as_correction(session: Session, value: IndicatorValue) -> None:
-    revision = session.exec(
-        select(IndicatorValueRevision).where(
-            IndicatorValueRevision.indicator_value_id == value.id,
-            IndicatorValueRevision.version == value.version,
-        )
-    ).one()
-    revision.corrected_after_close = True
-    session.add(revision)
 
 
 def check_may_edit(session: Session, submission: Submission, viewer: Viewer) -> None:
