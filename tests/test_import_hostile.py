@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 import tracemalloc
 import zipfile
 
@@ -17,9 +16,8 @@ from app.plan.models import ReportingPeriod
 from app.progress.models import IndicatorValue
 from tests.conftest import open_session
 from tests.fixtures_accounts import csrf_of, sign_in
+from tests.hostile_files import HOSTILE_CASES, SHEET, change_sheet, zip_bomb
 from tests.workbooks import download_template, fill, rezip, valid_answers
-
-SHEET = "xl/worksheets/sheet1.xml"
 
 
 @pytest.fixture
@@ -53,116 +51,7 @@ def _refusal(app, client, data: bytes, name: str = "report.xlsx") -> str:
     return " | ".join(p["message"] for p in upload.problems)
 
 
-def _sheet(change):
-    return lambda name, content: change(content) if name == SHEET else content
-
-
-def _zip_bomb() -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("xl/workbook.xml", "<workbook/>")
-        archive.writestr(SHEET, b"<" + b"0" * (100 * 1024 * 1024))
-    return out.getvalue()
-
-
-def _billion_laughs() -> bytes:
-    return (
-        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-        + b"".join(
-            b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
-            for i in range(1, 10)
-        )
-        + b']><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row>'
-        b"</sheetData></worksheet>"
-    )
-
-
-@pytest.mark.parametrize(
-    ("label", "make", "expected"),
-    [
-        (
-            "xls",
-            lambda good: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 2000,
-            "old-style Excel .xls",
-        ),
-        ("pdf", lambda good: b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "a PDF document"),
-        ("csv", lambda good: b"Code,Value\n3.1.c,12\n", "a text file (such as CSV)"),
-        ("empty", lambda good: b"", "The file is empty"),
-        ("truncated", lambda good: good[: len(good) // 2], "damaged or incomplete"),
-        (
-            "xlsm",
-            lambda good: rezip(
-                good,
-                lambda n, c: (
-                    c.replace(b"spreadsheetml.sheet.main", b"sheet.macroEnabled.main")
-                    if n == "[Content_Types].xml"
-                    else c
-                ),
-                {"xl/vbaProject.bin": b"\x00" * 100},
-            ),
-            "contains macros",
-        ),
-        (
-            "xlsb",
-            lambda good: rezip(good, lambda n, c: c, {"xl/workbook.bin": b"\x00"}),
-            "binary Excel workbook (.xlsb)",
-        ),
-        ("zip bomb", lambda good: _zip_bomb(), "unpacks to"),
-        (
-            "forged dimension",
-            lambda good: rezip(
-                good,
-                _sheet(
-                    lambda c: re.sub(
-                        rb'<dimension ref="[^"]+"', b'<dimension ref="A1:XFD1048576"', c
-                    )
-                ),
-            ),
-            "claims to span 1,048,576 rows",
-        ),
-        (
-            "lone far cell",
-            lambda good: rezip(
-                good,
-                _sheet(
-                    lambda c: c.replace(
-                        b"</sheetData>",
-                        b'<row r="1000000"><c r="A1000000"><v>1</v></c></row></sheetData>',
-                    )
-                ),
-            ),
-            "has cells in 1,000,000 rows",
-        ),
-        (
-            "billion laughs",
-            lambda good: rezip(good, _sheet(lambda c: _billion_laughs())),
-            "declares XML entities",
-        ),
-        (
-            "external entity",
-            lambda good: rezip(
-                good,
-                _sheet(
-                    lambda c: c.replace(
-                        b"<worksheet",
-                        b'<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><worksheet',
-                        1,
-                    )
-                ),
-            ),
-            "declares XML entities",
-        ),
-        (
-            "not xml",
-            lambda good: rezip(
-                good, lambda n, c: b"\x00\xff garbage" if n == "xl/workbook.xml" else c
-            ),
-            "not well-formed XML",
-        ),
-    ],
-)
+@pytest.mark.parametrize(("label", "make", "expected"), HOSTILE_CASES)
 def test_a_hostile_file_is_refused_plainly(app, focal, good, label, make, expected) -> None:
     assert expected in _refusal(app, focal, make(good)), label
 
@@ -256,14 +145,14 @@ def test_memory_stays_bounded_for_a_zip_bomb_and_a_forged_dimension(app, good) -
 
     forged = rezip(
         good,
-        _sheet(
+        change_sheet(
             lambda c: c.replace(
                 b"</sheetData>",
                 b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>',
             )
         ),
     )
-    for data in (_zip_bomb(), forged):
+    for data in (zip_bomb(), forged):
         tracemalloc.start()
         with pytest.raises(FileRefused):
             inspect_xlsx(data, Limits())

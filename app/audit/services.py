@@ -127,6 +127,45 @@ def _record_changes(session: OrmSession, _context: Any) -> None:
         session.connection().execute(insert(AuditEvent), rows)
 
 
+def plain_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row's values as the trail stores them (dates as ISO text)."""
+    return {name: _plain(value) for name, value in row.items()}
+
+
+def record_bulk(
+    session: Session,
+    entity_type: str,
+    events: list[tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]],
+) -> None:
+    """The trail for rows written with bulk statements, which the flush hook cannot see.
+
+    Each event is ``(action, entity id, before, after)``, with the same actor and reason as
+    the hook would record.
+    """
+    if session.info.get("audit") is False or not events:
+        return
+    actor_id, actor_label = session.info.get("actor", (None, "system"))
+    now = utcnow()
+    session.connection().execute(
+        insert(AuditEvent),
+        [
+            {
+                "occurred_at": now,
+                "actor_id": actor_id,
+                "actor_label": actor_label[:300],
+                "action": action,
+                "entity_type": entity_type,
+                "entity_id": entity_id[:60],
+                "entity_label": "",
+                "before": before,
+                "after": after,
+                "reason": session.info.get("reason", "")[:500],
+            }
+            for action, entity_id, before, after in events
+        ],
+    )
+
+
 def set_actor(session: Session, user_id: int | None, label: str) -> None:
     session.info["actor"] = (user_id, label)
 

@@ -7,7 +7,7 @@ import json
 import math
 import re
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -37,6 +37,11 @@ class RowEntry:
     text_value: str | None = None
     narrative: str = ""
     evidence_url: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        # Every field is a plain value, so a shallow copy is what dataclasses.asdict gives,
+        # without its deep copy (which cost seconds on a 20,000-row workbook).
+        return dict(vars(self))
 
 
 @dataclass
@@ -265,6 +270,9 @@ def _check_date(value: Any, number: int, period: ReportingPeriod, problems: list
         )
 
 
+_NOT_VALUES = ("row", "indicator_id", "code")
+
+
 def _unit_problems(entries: list[RowEntry], by_code: dict[str, Indicator]) -> list[Problem]:
     """The same rules as web entry (app.progress.services), reported with cell references."""
     from app.progress.services import ValueInput, unit_problems
@@ -278,27 +286,31 @@ def _unit_problems(entries: list[RowEntry], by_code: dict[str, Indicator]) -> li
         "text_value": "Value",
     }
     problems = []
-    for entry in list(entries):
+    kept = []
+    for entry in entries:
         indicator = by_code[entry.code]
         data = ValueInput(
             indicator.id,
             0,
             0,
-            **{k: v for k, v in asdict(entry).items() if k not in ("row", "indicator_id", "code")},
+            **{
+                k: v for k, v in entry.as_dict().items() if k not in ("row", "indicator_id", "code")
+            },
         )
         found = unit_problems(indicator, data)
         for name, message in found.items():
             column = field_column.get(name, "Value")
             problems.append(Problem(VALUES_SHEET, f"{_LETTER[column]}{entry.row}", message))
-        if found:
-            entries.remove(entry)
+        if not found:
+            kept.append(entry)
+    entries[:] = kept  # rows with a problem are not loaded
     return problems
 
 
 def content_hash(state: MemberState, period: ReportingPeriod, entries: list[RowEntry]) -> str:
     """A hash of what the workbook says, not of its bytes: a re-saved file hashes the same."""
     canonical = [
-        {k: v for k, v in asdict(e).items() if k != "row"}
+        {k: v for k, v in e.as_dict().items() if k != "row"}
         for e in sorted(entries, key=lambda e: e.code)
     ]
     payload = json.dumps([state.code, period.code, canonical], sort_keys=True, default=str)

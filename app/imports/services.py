@@ -11,7 +11,7 @@ import hashlib
 import io
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -218,7 +218,7 @@ def _preview(
     upload.submission_id = submission.id
     upload.base_version = submission.version
     upload.counts = counts
-    upload.rows = [asdict(e) for e in checked.entries]
+    upload.rows = [e.as_dict() for e in checked.entries]
     upload.outcome = "previewed" if counts["new"] or counts["changed"] else "unchanged"
     session.add(upload)
     session.flush()
