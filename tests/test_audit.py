@@ -116,3 +116,57 @@ def test_the_trail_cannot_be_changed_through_the_app(app) -> None:
         for m in rule.methods
     }
     assert methods <= {"GET", "HEAD", "OPTIONS"}
+
+
+def test_values_written_in_bulk_are_audited_like_any_other_change(app, people) -> None:
+    from app.accounts.services import viewer_for
+    from app.plan.models import ReportingPeriod
+    from app.progress.models import IndicatorValueRevision
+    from app.progress.services import ValueInput
+    from app.progress.submissions import apply_entries, open_submission, reported_indicators
+
+    with app.app_context(), unit_of_work() as session:
+        set_actor(session, people.focal_point.id, "Focal point")
+        viewer = viewer_for(session, people.focal_point)
+        period = session.exec(
+            select(ReportingPeriod).where(ReportingPeriod.code == "2025-Q3")
+        ).one()
+        state_id = people.focal_point.member_state_id
+        indicator = next(
+            i for i in reported_indicators(session, state_id, period) if i.unit == "number"
+        )
+        submission = open_submission(session, state_id, period.id, viewer)
+
+        def entry(value: float) -> ValueInput:
+            return ValueInput(indicator.id, period.id, state_id, value=value, narrative="n")
+
+        assert (
+            apply_entries(
+                session, submission, [entry(4)], viewer, source="web", closed_correction=False
+            )
+            == 1
+        )
+        assert (
+            apply_entries(
+                session, submission, [entry(4)], viewer, source="web", closed_correction=False
+            )
+            == 0
+        )  # unchanged: nothing written
+        assert (
+            apply_entries(
+                session, submission, [entry(6)], viewer, source="upload", closed_correction=False
+            )
+            == 1
+        )
+    created, updated = _events(app, entity_type="indicator_value")
+    assert (created.action, updated.action) == ("create", "update")
+    assert created.actor_id == updated.actor_id == people.focal_point.id
+    assert created.after["value"] == 4 and created.after["version"] == 1
+    assert updated.before["value"] == 4 and updated.after["value"] == 6
+    assert updated.before["source"] == "web" and updated.after["source"] == "upload"
+    assert "narrative" not in updated.after  # only what changed
+    with open_session(app) as session:
+        revisions = session.exec(
+            select(IndicatorValueRevision).order_by(col(IndicatorValueRevision.version))
+        ).all()
+    assert [(r.version, r.value, r.source) for r in revisions] == [(1, 4, "web"), (2, 6, "upload")]
