@@ -56,6 +56,32 @@ def test_a_focal_point_gets_one_readable_digest(app, people, smtp) -> None:
     assert "Myanmar has no active focal point" in notes
 
 
+def test_a_returned_report_is_reminded_with_the_comment_and_a_link_to_it(app, people, smtp) -> None:
+    from app.accounts.services import viewer_for
+    from app.progress.submissions import open_submission
+
+    _close_periods_before(app, "2025-Q3")
+    with app.app_context(), unit_of_work() as session:
+        period = session.exec(
+            select(ReportingPeriod).where(ReportingPeriod.code == "2025-Q2")
+        ).one()
+        period.status = "open"
+        viewer = viewer_for(session, session.get(User, people.focal_point.id))
+        submission = open_submission(session, people.focal_point.member_state_id, period.id, viewer)
+        # As a manager's "return for changes" leaves it (the review flow is tested elsewhere).
+        submission.status, submission.review_comment = "returned", "Please split 3.1.a by sex."
+        session.add_all([period, submission])
+        submission_id = submission.id
+    _run(app)
+    [message] = [
+        m for m in smtp.messages if m["To"].addresses[0].addr_spec == people.focal_point.email
+    ]
+    body = message.get_content()
+    assert "2025-Q2: returned for changes" in body and "Please split 3.1.a by sex." in body
+    assert f"/submissions/{submission_id}" in body  # straight to the returned report
+    assert "2025-Q3" in body and "/my-work" in body  # the one not started yet: my work
+
+
 def test_rerunning_sends_nothing_twice(app, people, smtp) -> None:
     _close_periods_before(app, "2025-Q3")
     _run(app)

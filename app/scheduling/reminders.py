@@ -75,6 +75,7 @@ class DueItem:
     stage: str
     missing: int  # indicators without a value
     comment: str = ""
+    submission_id: int | None = None  # the report to open, once the state has started it
 
 
 @dataclass
@@ -116,13 +117,23 @@ def due_items(session: Session, today: date, cadence: Cadence) -> list[DueItem]:
                         stage,
                         missing,
                         submission.review_comment,
+                        submission.id,
                     )
                 )
             elif status == "draft":
                 kind = "due_soon" if days_to_due >= 0 else "overdue"
                 stage = cadence.stage(kind, days_to_due)
                 if stage:
-                    items.append(DueItem(states[state_id], period, kind, stage, missing))
+                    items.append(
+                        DueItem(
+                            states[state_id],
+                            period,
+                            kind,
+                            stage,
+                            missing,
+                            submission_id=submission.id if submission else None,
+                        )
+                    )
     return items
 
 
@@ -252,6 +263,13 @@ def _sent_recently(
     )
 
 
+def _report_link(base_url: str, item: DueItem) -> str:
+    """The report itself once started; before that, "my work", where it is opened."""
+    if item.submission_id is not None:
+        return f"{base_url}/submissions/{item.submission_id}"
+    return f"{base_url}/my-work"
+
+
 def _digest(
     session: Session,
     user: User,
@@ -277,7 +295,7 @@ def _digest(
     ]
     for item, _claim_row in claimed:
         lines.append(f"- {_describe(item, today)}")
-        lines.append(f"  Open the report: {base_url}/my-work")
+        lines.append(f"  Open the report: {_report_link(base_url, item)}")
     lines += [
         "",
         "You can fill in the report on the web or upload the spreadsheet template.",
