@@ -67,6 +67,43 @@ def test_an_htmx_status_change_returns_the_updated_cell(app, people) -> None:
     assert "Trainer not yet confirmed" in page and people.manager.full_name in page
 
 
+def test_on_the_initiative_page_the_timeline_is_swapped_too(app, people) -> None:
+    manager = sign_in(app.test_client(), people.manager)
+    initiative = _initiative(app)
+    from_plan = _change(manager, initiative, next="/").get_data(as_text=True)
+    assert "hx-swap-oob" not in from_plan  # the overview has no timeline to update
+
+    initiative = _initiative(app)
+    page = f"/initiatives/{initiative.id}"
+    body = _change(manager, initiative, next=page, rag_note="Venue confirmed").get_data(
+        as_text=True
+    )
+    timeline = body[body.index(f'id="status-history-{initiative.id}"') :]
+    assert 'hx-swap-oob="true"' in timeline
+    assert timeline.index("Venue confirmed") < timeline.index("Trainer not yet confirmed")
+
+
+def test_a_long_status_history_shows_the_latest_and_says_so(app, people) -> None:
+    from app.db import unit_of_work
+    from app.plan.services import HISTORY_SHOWN
+
+    initiative = _initiative(app)
+    with app.app_context(), unit_of_work() as session:
+        for n in range(HISTORY_SHOWN + 5):
+            session.add(
+                InitiativeStatusChange(
+                    initiative_id=initiative.id,
+                    status="in_progress",
+                    rag="on_track",
+                    note=f"weekly check {n}",
+                )
+            )
+    page = sign_in(app.test_client(), people.reviewer).get(f"/initiatives/{initiative.id}")
+    body = page.get_data(as_text=True)
+    assert body.count("weekly check") == HISTORY_SHOWN
+    assert f"The latest {HISTORY_SHOWN} of" in body
+
+
 def test_without_javascript_the_form_redirects_back(app, people) -> None:
     manager = sign_in(app.test_client(), people.manager)
     initiative = _initiative(app)

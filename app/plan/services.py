@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from app.plan.models import (
     LABELS,
@@ -323,16 +323,28 @@ def plan_of_initiative(session: Session, initiative_id: int) -> WorkPlan:
     return plan_of_goal(session, initiative.strategic_goal_id)
 
 
-def status_history(session: Session, initiative_id: int) -> list[InitiativeStatusChange]:
-    return list(
+HISTORY_SHOWN = 50
+
+
+def status_history(
+    session: Session, initiative_id: int, limit: int = HISTORY_SHOWN
+) -> tuple[list[InitiativeStatusChange], int]:
+    """The latest changes, newest first, and how many there are in all (the page shows the
+    latest; the audit trail keeps every one)."""
+    changes = list(
         session.exec(
             select(InitiativeStatusChange)
             .where(InitiativeStatusChange.initiative_id == initiative_id)
             .order_by(
                 col(InitiativeStatusChange.changed_at).desc(), col(InitiativeStatusChange.id).desc()
             )
+            .limit(limit)
         ).all()
     )
+    total = session.exec(
+        select(func.count()).where(InitiativeStatusChange.initiative_id == initiative_id)
+    ).one()
+    return changes, total
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlmodel import Session
 from werkzeug.wrappers import Response
 
 from app.accounts.auth import current_viewer
@@ -56,18 +57,26 @@ def initiative(initiative_id: int) -> str:
     plan = services.plan_of_initiative(session, initiative_id)
     tree = _tree_for(plan)
     fa_node, goal_node, node = tree.find_initiative(initiative_id)
-    history = services.status_history(session, initiative_id)
     return render_template(
         "plan/initiative.html",
         tree=tree,
         fa_node=fa_node,
         goal_node=goal_node,
         node=node,
-        history=history,
         activities=services.delivered_activities(session, [initiative_id]),
         states={s.id: s for s in services.member_states(session)},
-        people=services.names_of_people(session, [c.changed_by_id for c in history]),
+        **_history_context(session, initiative_id),
     )
+
+
+def _history_context(session: Session, initiative_id: int) -> dict[str, object]:
+    history, total = services.status_history(session, initiative_id)
+    return {
+        "history": history,
+        "history_total": total,
+        "history_initiative_id": initiative_id,
+        "people": services.names_of_people(session, [c.changed_by_id for c in history]),
+    }
 
 
 @bp.get("/indicators/<int:indicator_id>")
@@ -133,7 +142,13 @@ def update_status(initiative_id: int) -> str | Response | tuple[str, int]:
     except status.StatusConflict as conflict:
         return _status_cell(conflict.current, typed=typed, conflict=True), 409
     if is_htmx:
-        return _status_cell(initiative, saved=True)
+        cell = _status_cell(initiative, saved=True)
+        if typed.get("next") == url_for(".initiative", initiative_id=initiative_id):
+            # On the initiative page the timeline below changes too: swap it out of band.
+            cell += render_template(
+                "plan/_status_history.html", oob=True, **_history_context(session, initiative_id)
+            )
+        return cell
     flash(f"Status of {initiative.code} saved.", "success")
     return redirect(
         _local_path(typed.get("next")) or url_for(".initiative", initiative_id=initiative_id), 303
