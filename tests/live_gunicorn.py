@@ -45,7 +45,14 @@ class Server:
 
 
 @contextmanager
-def serve(database_url: str, root: Path, *, workers: int = 2, threads: int = 4) -> Iterator[Server]:
+def serve(
+    database_url: str,
+    root: Path,
+    *,
+    workers: int = 2,
+    threads: int = 4,
+    settings: dict[str, str] | None = None,
+) -> Iterator[Server]:
     """Run gunicorn on a free port of 127.0.0.1 over ``database_url``; always stopped after."""
     root.mkdir(parents=True, exist_ok=True)
     error_log, access_log = root / "gunicorn-error.log", root / "gunicorn-access.log"
@@ -62,6 +69,7 @@ def serve(database_url: str, root: Path, *, workers: int = 2, threads: int = 4) 
         "GUNICORN_THREADS": str(threads),
         "GUNICORN_ACCESS_LOG": str(access_log),
         "GUNICORN_ERROR_LOG": str(error_log),
+        **(settings or {}),
     }
     process = subprocess.Popen(  # our own interpreter and arguments
         [sys.executable, "-m", "gunicorn", "--config", str(CONFIG), "wsgi:app"],

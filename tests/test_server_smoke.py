@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from app.accounts.models import LoginFailure
 from app.imports.models import Upload
 from app.plan.models import Initiative, InitiativeStatusChange, ReportingPeriod
 from app.progress.models import IndicatorValue, Submission
@@ -21,8 +22,9 @@ PERIOD = "2025-Q3"
 
 @pytest.fixture
 def server(seeded, people, database_url: str, tmp_path: Path):
-    """gunicorn -w 2 over this test's migrated, seeded database, with its users."""
-    with serve(database_url, tmp_path, workers=2) as running:
+    """gunicorn -w 2 over this test's migrated, seeded database, with its users, configured as
+    behind one reverse proxy (as docs/DEPLOY.md sets it up)."""
+    with serve(database_url, tmp_path, workers=2, settings={"PROXY_HOPS": "1"}) as running:
         yield running
 
 
@@ -132,3 +134,17 @@ def test_a_focal_point_uploads_previews_and_commits_a_workbook(server, seeded, p
     assert submission.member_state_id == people.thailand.id
     archived = Path(server.error_log.parent, "imports", "archive", f"{upload.file_sha256}.xlsx")
     assert archived.is_file()
+
+
+def test_behind_the_proxy_the_throttle_counts_the_forwarded_address(server, seeded, people) -> None:
+    client = Client(server.url)
+    token = client.get("/login").csrf_token()
+    refused = client.post(
+        "/login",
+        {"email": people.manager.email, "password": "not the password", "csrf_token": token},
+        headers={"X-Forwarded-For": "203.0.113.9"},
+    )
+    assert refused.status == 401
+    with open_session(seeded) as session:
+        keys = set(session.exec(select(LoginFailure.throttle_key)).all())
+    assert "address:203.0.113.9" in keys and "address:127.0.0.1" not in keys
