@@ -43,6 +43,15 @@ class Server:
     def booted_workers(self) -> int:
         return self.error_log.read_text(encoding="utf-8").count("Booting worker with pid")
 
+    def access_log_shows(self, text: str, within_s: float = 10) -> bool:
+        """Whether ``text`` appears in the access log (a worker writes it after it answers)."""
+        deadline = time.monotonic() + within_s
+        while time.monotonic() < deadline:
+            if self.access_log.exists() and text in self.access_log.read_text(encoding="utf-8"):
+                return True
+            time.sleep(0.05)
+        return False
+
 
 @contextmanager
 def serve(

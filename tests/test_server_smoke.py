@@ -46,7 +46,7 @@ def test_two_workers_serve_the_signed_in_overview(server, people) -> None:
     page = client.get("/")
     assert page.status == 200
     assert "RSO Work Plan 2024-2026" in page.text
-    assert '"GET / HTTP/1.1" 200' in server.access_log.read_text(encoding="utf-8")
+    assert server.access_log_shows('"GET / HTTP/1.1" 200')
 
 
 def test_a_manager_changes_a_status_over_http(server, seeded, people) -> None:
