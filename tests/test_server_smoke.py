@@ -148,3 +148,19 @@ def test_behind_the_proxy_the_throttle_counts_the_forwarded_address(server, seed
     with open_session(seeded) as session:
         keys = set(session.exec(select(LoginFailure.throttle_key)).all())
     assert "address:203.0.113.9" in keys and "address:127.0.0.1" not in keys
+
+
+def test_the_environment_file_example_names_only_settings_that_are_read() -> None:
+    """A misspelt name in deploy/ would be silently ignored in production."""
+    root = Path(__file__).resolve().parent.parent
+    readers = "".join(
+        (root / name).read_text(encoding="utf-8")
+        for name in ("app/__init__.py", "app/config.py", "deploy/gunicorn.conf.py")
+    )
+    names = [
+        line.split("=", 1)[0]
+        for line in (root / "deploy" / "rso-tracker.env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert {"DATABASE_URL", "SECRET_KEY", "STORAGE_DIR", "REPORTS_DIR", "PUBLIC_URL"} <= set(names)
+    assert [name for name in names if f'"{name}"' not in readers] == []
