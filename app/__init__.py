@@ -30,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app import models  # noqa: F401  (all tables registered before the first query)
 
     _require_defused_xml()
+    _trust_reverse_proxy(app)
 
     db.init_app(app)
 
@@ -79,6 +80,16 @@ def _require_current_schema() -> None:
         return
     ensure_current(db.get_engine())
     current_app.extensions["schema_checked"] = True
+
+
+def _trust_reverse_proxy(app: Flask) -> None:
+    """Behind a proxy every request comes from the proxy's address unless its headers are read;
+    they are read only when PROXY_HOPS says a proxy is there (a client could forge them)."""
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def _require_defused_xml() -> None:

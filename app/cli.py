@@ -19,6 +19,7 @@ from app.accounts.demo import ensure_demo_users
 from app.audit.services import set_actor
 from app.db import get_engine, unit_of_work
 from app.imports.cli import imports_cli
+from app.maintenance.cli import backup_cli
 from app.plan import seed as plan_seed
 from app.plan.models import WorkPlan
 from app.scheduling.cli import jobs_cli, scheduler_cli
@@ -122,3 +123,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(imports_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(scheduler_cli)
+    app.cli.add_command(backup_cli)

@@ -77,5 +77,8 @@ def load_config(instance_path: Path) -> dict:
         # Set SECURE_COOKIES=1 when served over HTTPS: the cookie becomes Secure and __Host-.
         "SESSION_COOKIE_SECURE": os.environ.get("SECURE_COOKIES", "").lower() in {"1", "true"},
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", ""),
+        # How many reverse proxies stand in front (1 behind nginx): their X-Forwarded-For and
+        # -Proto are then believed, so the log-in throttle sees each person's own address.
+        "PROXY_HOPS": _int_env("PROXY_HOPS", 0),
         "SESSION_COOKIE_SAMESITE": "Lax",
     }

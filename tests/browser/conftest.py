@@ -22,11 +22,14 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
+from sqlmodel import select
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from app import create_app, schema
+from app.accounts.models import User
 from app.db import make_engine, unit_of_work
 from app.plan import seed as plan_seed
+from app.plan.models import MemberState
 from tests import factories
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -123,7 +126,7 @@ def signed_in_state(browser, live_server: LiveServer) -> dict:
         page.get_by_label("E-mail address").fill(EMAIL)
         page.get_by_label("Password").fill(factories.DEFAULT_PASSWORD)
         page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(live_server.at("/"))
+        page.wait_for_url(_signed_in_page)
         return context.storage_state()
     finally:
         context.close()
@@ -174,3 +177,36 @@ def phone(browser, live_server, signed_in_state, request) -> Iterator[Visit]:
     yield from _open(
         browser, live_server, signed_in_state, request, PHONE, is_mobile=True, has_touch=True
     )
+
+
+@pytest.fixture
+def signed_out(browser, live_server, request) -> Iterator[Visit]:
+    """A tab at laptop width with no session: the test signs in through /login itself."""
+    yield from _open(browser, live_server, None, request, LAPTOP)
+
+
+def add_person(
+    live_server: LiveServer, email: str, roles: list[str], state_code: str | None = None
+) -> None:
+    """A user of the live server's app, created once (browser tests share one server)."""
+    with live_server.app.app_context(), unit_of_work() as session:
+        if session.exec(select(User).where(User.email == email)).first() is not None:
+            return
+        state = None
+        if state_code:
+            state = session.exec(select(MemberState).where(MemberState.code == state_code)).one()
+        factories.make_user(session, roles, state, email=email)
+
+
+def sign_in_through_the_form(visit: Visit, email: str) -> None:
+    """What a person does: open /login, type the address and password, press Sign in."""
+    visit.goto("/login")
+    visit.page.get_by_label("E-mail address").fill(email)
+    visit.page.get_by_label("Password").fill(factories.DEFAULT_PASSWORD)
+    visit.page.get_by_role("button", name="Sign in").click()
+    visit.page.wait_for_url(_signed_in_page)
+
+
+def _signed_in_page(url: str) -> bool:
+    # Where a person lands depends on their role (reviewers may land on the summary).
+    return urlsplit(url).path != "/login"
