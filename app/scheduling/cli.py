@@ -42,5 +42,8 @@ def run_scheduler() -> None:
 
     _require_schema()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(message)s")
+    # APScheduler logs every job it adds and every minute's schedule reload; our own lines
+    # (schedules loaded, catch-up runs, job outcomes) say what matters.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     click.echo("scheduler started; schedules are read from the database (Ctrl+C to stop)")
     run_forever(current_app._get_current_object())  # type: ignore[attr-defined]
