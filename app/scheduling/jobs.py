@@ -172,6 +172,14 @@ def _finish(
             run.notes = notes
         run.finished_at = utcnow()
         session.add(run)
+    log.info(
+        "%s (%s): %s %s%s",
+        run.job,
+        run.trigger,
+        outcome,
+        counts or "",
+        f" {error}" if error else "",
+    )
     return run
 
 
