@@ -111,12 +111,36 @@ def migrated_template(database_backend: SqliteDatabases | PostgresDatabases) -> 
     return database_backend.migrate_template()
 
 
+def _load_plan_and_demo(url: str) -> None:
+    application = create_app({"DATABASE_URL": url, "SECRET_KEY": "seed", "TESTING": True})
+    with application.app_context():
+        with unit_of_work() as db_session:
+            plan_seed.load_plan(db_session)
+        with unit_of_work() as db_session:
+            plan_seed.load_demo(db_session)
+    application.extensions["db_engine"].dispose()
+
+
+@pytest.fixture(scope="session")
+def seeded_template(
+    database_backend: SqliteDatabases | PostgresDatabases, migrated_template: str
+) -> str:
+    """The work plan and demo activities seeded once per backend, as the run command does."""
+    return database_backend.seed_template(_load_plan_and_demo)
+
+
 @pytest.fixture
 def database_url(
-    database_backend: SqliteDatabases | PostgresDatabases, migrated_template: str
+    request: pytest.FixtureRequest,
+    database_backend: SqliteDatabases | PostgresDatabases,
+    migrated_template: str,
 ) -> Iterator[str]:
-    """A fresh, migrated database of this test's own, dropped afterwards."""
-    url = database_backend.copy_of_template()
+    """A fresh, migrated database of this test's own, dropped afterwards; already seeded when
+    the test asks for the seeded plan (seeding each test's database took a second a test)."""
+    seeded = "seeded" in request.fixturenames
+    if seeded:
+        request.getfixturevalue("seeded_template")
+    url = database_backend.copy_of_template(seeded=seeded)
     yield url
     database_backend.drop(url)
 
@@ -169,12 +193,8 @@ def session(app: Flask) -> Iterator[Session]:
 
 @pytest.fixture
 def seeded(app: Flask) -> Flask:
-    """The real work plan and demo activities loaded, as the run command does."""
-    with app.app_context():
-        with unit_of_work() as db_session:
-            plan_seed.load_plan(db_session)
-        with unit_of_work() as db_session:
-            plan_seed.load_demo(db_session)
+    """The real work plan and demo activities loaded, as the run command does (the app's
+    database is a copy of the seeded template: see ``database_url``)."""
     return app
 
 

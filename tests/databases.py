@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from itertools import count
 from pathlib import Path
 
@@ -28,6 +29,7 @@ class SqliteDatabases:
         self.root = root
         self._numbers = count(1)
         self._template: Path | None = None
+        self._seeded: Path | None = None
 
     def _new_path(self, stem: str) -> Path:
         folder = self.root / f"{stem}-{next(self._numbers)}"
@@ -45,10 +47,25 @@ class SqliteDatabases:
         self._template = path
         return url
 
-    def copy_of_template(self) -> str:
+    def seed_template(self, seed: Callable[[str], None]) -> str:
+        """A second template: the migrated one with ``seed(url)`` applied."""
         assert self._template is not None, "migrate_template() first"
-        path = self._new_path("test")
+        path = self.root / "seeded.db"
         shutil.copyfile(self._template, path)
+        url = f"sqlite:///{path}"
+        seed(url)
+        engine = make_engine(url)
+        with engine.connect() as connection:  # everything into the main file, which is copied
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        engine.dispose()
+        self._seeded = path
+        return url
+
+    def copy_of_template(self, seeded: bool = False) -> str:
+        source = self._seeded if seeded else self._template
+        assert source is not None, "migrate_template() (and seed_template()) first"
+        path = self._new_path("test")
+        shutil.copyfile(source, path)
         return f"sqlite:///{path}"
 
     def empty(self) -> str:
@@ -76,6 +93,7 @@ class PostgresDatabases:
         self._prefix = f"rso_{os.getpid()}"
         self._numbers = count(1)
         self._template: str | None = None
+        self._seeded: str | None = None
         self._created: set[str] = set()
 
     def _url_of(self, database: str) -> str:
@@ -96,9 +114,19 @@ class PostgresDatabases:
         self._template = database
         return url
 
-    def copy_of_template(self) -> str:
+    def seed_template(self, seed: Callable[[str], None]) -> str:
+        """A second template: the migrated one with ``seed(url)`` applied."""
         assert self._template is not None, "migrate_template() first"
-        return self._create(f"{self._prefix}_test_{next(self._numbers)}", self._template)
+        database = f"{self._prefix}_seeded"
+        url = self._create(database, self._template)
+        seed(url)  # must dispose of its engine: a template cannot have open connections
+        self._seeded = database
+        return url
+
+    def copy_of_template(self, seeded: bool = False) -> str:
+        source = self._seeded if seeded else self._template
+        assert source is not None, "migrate_template() (and seed_template()) first"
+        return self._create(f"{self._prefix}_test_{next(self._numbers)}", source)
 
     def empty(self) -> str:
         return self._create(f"{self._prefix}_empty_{next(self._numbers)}")
