@@ -383,12 +383,15 @@ class Summary(BaseModel):
         ]
         copy.narratives = [n for n in copy.narratives if n.member_state_id == member_state_id]
         copy.narratives_total = len(copy.narratives)
+        copy.choices.member_states = [
+            c for c in copy.choices.member_states if c.id == member_state_id
+        ]
         copy.own_state_only = True
         copy.member_state_id = member_state_id
-        for fa in copy.focus_areas:
-            for goal in fa.goals:
-                for line in goal.indicators:
-                    line.state_value = None
+        copy.member_state_name = next((c.label for c in copy.choices.member_states), None)
+        for line in copy.indicators:
+            line.state_value = None
+            line.latest_text = None  # a text answer is one state's row, not a total
         return copy
 
 
@@ -632,6 +635,14 @@ def _indicators_in_scope(scope: _Scope):
     )
 
 
+def _own_rows_only(scope: _Scope, member_state_column) -> list:
+    """The condition keeping one state's rows when a state is in scope (always for a focal
+    point, whose scope is their own state, or nothing at all when they have none)."""
+    if scope.state_id is not None or scope.own_state_only:
+        return [member_state_column == scope.state_id]
+    return []
+
+
 def _state_flag(scope: _Scope):
     """1 for the row state's values, 0 for the others: one GROUP BY gives both the total and
     the state's own figure, so a state in scope costs no extra query."""
@@ -794,6 +805,7 @@ def _latest_texts(session: Session, scope: _Scope) -> dict[int, str]:
             col(iv.reporting_period_id).in_(scope.to_date_ids),
             col(iv.indicator_id).in_(_indicators_in_scope(scope)),
             Indicator.unit == "text",
+            *_own_rows_only(scope, iv.member_state_id),
         )
         .subquery()
     )
