@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from flask import Flask
 from sqlmodel import Session, select
 
+from app.db import unit_of_work
 from app.plan.models import (
     Activity,
     ActivityParticipation,
@@ -17,6 +19,7 @@ from app.plan.models import (
     ReportingPeriod,
     WorkPlan,
 )
+from app.plan.periods import close_period
 from app.progress.models import IndicatorValue, Submission
 from tests import factories
 
@@ -171,3 +174,37 @@ def add_activity(
 def report_by(session: Session, indicator: Indicator, state: MemberState) -> None:
     session.add(IndicatorReportingState(indicator_id=indicator.id, member_state_id=state.id))
     session.flush()
+
+
+def mongolian_rows(app: Flask, people) -> int:
+    """Thailand and Mongolia both report 2025-Q3; returns the period id (closed: frozen)."""
+    with app.app_context(), unit_of_work() as session:
+        mongolia = session.exec(select(MemberState).where(MemberState.code == "MNG")).one()
+        period = session.exec(
+            select(ReportingPeriod).where(ReportingPeriod.code == "2025-Q3")
+        ).one()
+        indicator = session.exec(select(Indicator).where(Indicator.code == "1.1.a")).one()
+        initiative = session.get(Initiative, indicator.initiative_id)
+        for state, number, words in (
+            (people.thailand, 11, "Thai narrative"),
+            (mongolia, 4321, "Mongolian secret narrative"),
+        ):
+            report_by(session, indicator, state)
+            sub = submission(session, state, period, "approved", date(2025, 10, 2))
+            value(session, indicator, sub, number, narrative=words)
+        add_activity(
+            session,
+            initiative,
+            date(2025, 8, 1),
+            [(people.thailand, 3, 4), (mongolia, 97, 98)],
+        )
+        period_id = period.id
+    with app.app_context(), unit_of_work() as session:
+        close_period(session, period_id)
+    return period_id
+
+
+def assert_only_thai_rows(text: str) -> None:
+    assert "Mongolia" not in text and "MNG" not in text
+    assert "Mongolian secret narrative" not in text
+    assert "4321" not in text and "4,321" not in text

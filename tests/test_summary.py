@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from app.accounts.services import Viewer, viewer_for
 from app.db import unit_of_work
-from app.plan.models import Indicator, Initiative, MemberState, ReportingPeriod
+from app.plan.models import Indicator, Initiative, ReportingPeriod
 from app.progress.models import Submission
 from app.progress.submissions import save_values
 from app.reports.summary import SummaryFilters, build_summary, rate_indicator
@@ -350,44 +350,8 @@ def test_a_period_without_a_snapshot_is_not_found(reviewer_client) -> None:
 # --- Confidentiality -----------------------------------------------------------------------------
 
 
-def mongolian_rows(app, people) -> int:
-    """Thailand and Mongolia both report 2025-Q3; returns the period id (closed: frozen)."""
-    with app.app_context(), unit_of_work() as session:
-        mongolia = session.exec(select(MemberState).where(MemberState.code == "MNG")).one()
-        period = session.exec(
-            select(ReportingPeriod).where(ReportingPeriod.code == "2025-Q3")
-        ).one()
-        indicator = session.exec(select(Indicator).where(Indicator.code == "1.1.a")).one()
-        initiative = session.get(Initiative, indicator.initiative_id)
-        for state, number, words in (
-            (people.thailand, 11, "Thai narrative"),
-            (mongolia, 4321, "Mongolian secret narrative"),
-        ):
-            summary_data.report_by(session, indicator, state)
-            sub = summary_data.submission(session, state, period, "approved", date(2025, 10, 2))
-            summary_data.value(session, indicator, sub, number, narrative=words)
-        summary_data.add_activity(
-            session,
-            initiative,
-            date(2025, 8, 1),
-            [(people.thailand, 3, 4), (mongolia, 97, 98)],
-        )
-        period_id = period.id
-    with app.app_context(), unit_of_work() as session:
-        from app.plan.periods import close_period
-
-        close_period(session, period_id)
-    return period_id
-
-
-def assert_only_thai_rows(text: str) -> None:
-    assert "Mongolia" not in text and "MNG" not in text
-    assert "Mongolian secret narrative" not in text
-    assert "4321" not in text and "4,321" not in text
-
-
 def test_a_focal_point_sees_own_rows_and_plan_wide_totals_on_the_page(app, people) -> None:
-    period_id = mongolian_rows(app, people)
+    period_id = summary_data.mongolian_rows(app, people)
     client = sign_in(app.test_client(), people.focal_point)
     for url in (
         "/summary?from=2025-Q3&to=2025-Q3",
@@ -395,7 +359,7 @@ def test_a_focal_point_sees_own_rows_and_plan_wide_totals_on_the_page(app, peopl
         f"/summary/snapshots/{period_id}",
     ):
         page = client.get(url).get_data(as_text=True)
-        assert_only_thai_rows(page)
+        summary_data.assert_only_thai_rows(page)
         assert "Thai narrative" in page
         assert "4332" in page or "4,332" in page  # the plan-wide total: 11 + 4321
         assert "Thailand" in page

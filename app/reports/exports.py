@@ -265,7 +265,7 @@ def _rate(percent: float | None) -> str:
 def _narratives_sheet(workbook: Workbook, summary: Summary) -> None:
     sheet = _Sheet(workbook, "Narratives")
     sheet.header(
-        ["Period", "Indicator", "Member state", "Narrative", "Evidence", "Corrected"], True
+        ["Period", "Indicator", "Member state", "Narrative", "Evidence", "Corrected"], freeze=True
     )
     sheet.widths(9, 10, 24, 90, 40, 10)
     for n in summary.narratives:
