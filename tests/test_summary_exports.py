@@ -55,7 +55,7 @@ def _fixture_summary(session, **changes):
 
 
 def test_the_workbook_has_a_sheet_per_focus_area_and_the_figures(session) -> None:
-    data, summary = _fixture_summary(session)
+    _data, summary = _fixture_summary(session)
     workbook = _workbook(summary_workbook(summary))
     [focus_area] = summary.focus_areas
     fa_sheet = f"{focus_area.number} {focus_area.title}"
@@ -135,7 +135,7 @@ def test_the_csv_has_one_row_per_figure(session) -> None:
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_user_text_never_becomes_a_formula(session, payload) -> None:
-    data, summary = _fixture_summary(session, title=payload, rag_note=payload)
+    _data, summary = _fixture_summary(session, title=payload, rag_note=payload)
     for row in session.exec(select(IndicatorValue)).all():
         row.narrative = payload
         session.add(row)

@@ -624,7 +624,9 @@ def _approved_submissions():
     return select(Submission.id).where(Submission.status == "approved")
 
 
-def _indicators_in_scope(scope: _Scope):
+def _indicators_in_scope(scope: _Scope, *conditions):
+    """Ids of the indicators shown (and meeting ``conditions``): a subquery, so that the values
+    are found through the index on indicator_id, not by joining every value to its indicator."""
     initiatives = select(Initiative.id).where(col(Initiative.strategic_goal_id).in_(scope.goal_ids))
     return select(Indicator.id).where(
         Indicator.work_plan_id == scope.plan.id,
@@ -632,7 +634,15 @@ def _indicators_in_scope(scope: _Scope):
             col(Indicator.strategic_goal_id).in_(scope.goal_ids),
             col(Indicator.initiative_id).in_(initiatives),
         ),
+        *conditions,
     )
+
+
+def _period_rank(scope: _Scope):
+    """The period's place in time (1 = first), from the periods already loaded: ordering by it
+    needs no join to reporting_period for every value."""
+    ranks = {period.id: rank for rank, period in enumerate(scope.to_date_periods, start=1)}
+    return case(ranks, value=IndicatorValue.reporting_period_id, else_=0)
 
 
 def _own_rows_only(scope: _Scope, member_state_column) -> list:
@@ -730,7 +740,6 @@ def _latest_sums(session: Session, scope: _Scope):
     """
     iv = IndicatorValue
     in_range = case((col(iv.reporting_period_id).in_(scope.range_ids), 1), else_=0)
-    newest_first = (col(ReportingPeriod.start_date).desc(),)
     latest = (
         select(
             iv.indicator_id.label("indicator_id"),
@@ -742,28 +751,28 @@ def _latest_sums(session: Session, scope: _Scope):
             case((iv.value == 1, 1), else_=0).label("yes"),
             case((_SEX_INCOMPLETE, 1), else_=0).label("incomplete"),
             func.row_number()
-            .over(partition_by=(iv.indicator_id, iv.member_state_id), order_by=newest_first)
-            .label("rn_all"),
-            func.row_number()
             .over(
-                partition_by=(iv.indicator_id, iv.member_state_id, in_range),
-                order_by=newest_first,
+                partition_by=(iv.indicator_id, iv.member_state_id),
+                order_by=_period_rank(scope).desc(),
             )
-            .label("rn_range"),
+            .label("rn"),
         )
-        .join(ReportingPeriod, col(ReportingPeriod.id) == iv.reporting_period_id)
-        .join(Indicator, col(Indicator.id) == iv.indicator_id)
         .where(
             col(iv.submission_id).in_(_approved_submissions()),
             col(iv.reporting_period_id).in_(scope.to_date_ids),
-            col(iv.indicator_id).in_(_indicators_in_scope(scope)),
-            or_(Indicator.aggregation == "cumulative", Indicator.unit == "yes_no"),
+            col(iv.indicator_id).in_(
+                _indicators_in_scope(
+                    scope, or_(Indicator.aggregation == "cumulative", Indicator.unit == "yes_no")
+                )
+            ),
         )
         .subquery()
     )
     c = latest.c
-    to_date = c.rn_all == 1
-    ranged = and_(c.in_range == 1, c.rn_range == 1)
+    # The range and "to date" end on the same period, so a state's latest value within the
+    # range is its latest value to date when that one falls in the range (else it has none).
+    to_date = c.rn == 1
+    ranged = and_(c.rn == 1, c.in_range == 1)
 
     def summed(condition, column):
         return func.sum(case((condition, column), else_=None))
@@ -794,17 +803,14 @@ def _latest_texts(session: Session, scope: _Scope) -> dict[int, str]:
             func.row_number()
             .over(
                 partition_by=iv.indicator_id,
-                order_by=(col(ReportingPeriod.start_date).desc(), col(iv.id).desc()),
+                order_by=(_period_rank(scope).desc(), col(iv.id).desc()),
             )
             .label("rn"),
         )
-        .join(ReportingPeriod, col(ReportingPeriod.id) == iv.reporting_period_id)
-        .join(Indicator, col(Indicator.id) == iv.indicator_id)
         .where(
             col(iv.submission_id).in_(_approved_submissions()),
             col(iv.reporting_period_id).in_(scope.to_date_ids),
-            col(iv.indicator_id).in_(_indicators_in_scope(scope)),
-            Indicator.unit == "text",
+            col(iv.indicator_id).in_(_indicators_in_scope(scope, Indicator.unit == "text")),
             *_own_rows_only(scope, iv.member_state_id),
         )
         .subquery()

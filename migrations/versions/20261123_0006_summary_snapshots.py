@@ -1,4 +1,4 @@
-"""summary snapshots: a closed period's summary, frozen
+"""summary snapshots: a closed period's summary, frozen; an index for the summary's aggregates
 
 Revision ID: 0006
 Revises: 0005
@@ -36,6 +36,27 @@ def upgrade() -> None:
         ),
     )
 
+    # Every column the summary's aggregates read, so they are answered from the index alone.
+    with op.batch_alter_table("indicator_value", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_indicator_value_summary",
+            [
+                "indicator_id",
+                "reporting_period_id",
+                "member_state_id",
+                "submission_id",
+                "value",
+                "numerator",
+                "denominator",
+                "female",
+                "male",
+                "corrected_after_close",
+            ],
+            unique=False,
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("indicator_value", schema=None) as batch_op:
+        batch_op.drop_index("ix_indicator_value_summary")
     op.drop_table("summary_snapshot")
