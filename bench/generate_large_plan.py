@@ -67,6 +67,7 @@ def generate(engine: Engine, *, seed: int = 7) -> dict[str, int]:
         submissions = _add_submissions(connection, rng, states, periods, now)
         values = _add_values(connection, rng, indicators, submissions, now)
         activities = _add_activities(connection, rng, initiatives, states, periods, now)
+    _analyze(engine)
     return {
         "member_states": len(states),
         "indicators": connection_count(engine, Indicator),
@@ -76,6 +77,13 @@ def generate(engine: Engine, *, seed: int = 7) -> dict[str, int]:
         "values": values,
         "activities": activities,
     }
+
+
+def _analyze(engine: Engine) -> None:
+    """Fresh planner statistics after a bulk load, as autovacuum (PostgreSQL) or a periodic
+    ANALYZE (SQLite) would give a database in service."""
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE")
 
 
 def connection_count(engine: Engine, model) -> int:

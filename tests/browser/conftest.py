@@ -123,7 +123,7 @@ def signed_in_state(browser, live_server: LiveServer) -> dict:
         page.get_by_label("E-mail address").fill(EMAIL)
         page.get_by_label("Password").fill(factories.DEFAULT_PASSWORD)
         page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(live_server.at("/"))
+        page.wait_for_url(live_server.at("/summary"))  # a reviewer lands on the summary
         return context.storage_state()
     finally:
         context.close()
