@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlmodel import Session, select
 
 from app.accounts.services import Viewer
@@ -66,7 +64,3 @@ def snapshot_summary(session: Session, viewer: Viewer, period_id: int) -> Summar
     if viewer.is_focal_point_only:
         summary = summary.restricted_to_state(viewer.member_state_id)
     return summary
-
-
-def frozen_on(summary: Summary) -> date | None:
-    return summary.frozen_at.date() if summary.frozen_at else None
