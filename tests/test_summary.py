@@ -365,3 +365,52 @@ def test_a_focal_point_sees_own_rows_and_plan_wide_totals_on_the_page(app, peopl
         assert "Thailand" in page
     reviewer = sign_in(app.test_client(), people.reviewer)
     assert "Mongolian secret narrative" in reviewer.get(f"/summary/snapshots/{period_id}").text
+
+
+def test_cumulative_and_yes_no_indicators_take_each_states_latest_value(session) -> None:
+    data = summary_data.make_fixture(session)
+    states = [data.atlantis, data.borduria]
+    running = summary_data.factories.make_indicator(
+        session, data.initiative, states, code="CUM", aggregation="cumulative", target_value=40
+    )
+    answer = summary_data.factories.make_indicator(
+        session, data.initiative, states, code="YES", unit="yes_no", aggregation="cumulative"
+    )
+    subs = {
+        (s.member_state_id, s.reporting_period_id): s
+        for s in session.exec(select(Submission)).all()
+    }
+    a1 = subs[data.atlantis.id, data.q1.id]
+    b2 = subs[data.borduria.id, data.q2.id]
+    a2 = subs[data.atlantis.id, data.q2.id]
+    a2.status = "approved"
+    session.add(a2)
+    # Running totals: Atlantis 4 then 10, Borduria 7 (in Q2): 10 + 7, never 4 + 10 + 7.
+    summary_data.value(session, running, a1, 4)
+    summary_data.value(session, running, a2, 10)
+    summary_data.value(session, running, b2, 7)
+    summary_data.value(session, answer, a1, 1)
+    summary_data.value(session, answer, a2, 0)  # Atlantis's latest answer is no
+    summary_data.value(session, answer, b2, 1)
+    both = build_summary(session, REVIEWER, BOTH_QUARTERS, today=summary_data.TODAY)
+    lines = _lines(both)
+    assert lines["CUM"].to_date_value == 17.0
+    assert lines["YES"].to_date_value == 1.0
+    first = build_summary(
+        session,
+        REVIEWER,
+        SummaryFilters(period_from="2025-Q1", period_to="2025-Q1"),
+        today=summary_data.TODAY,
+    )
+    assert _lines(first)["CUM"].to_date_value == 4.0
+    assert _lines(first)["YES"].to_date_value == 1.0
+    only_q2 = build_summary(
+        session,
+        REVIEWER,
+        SummaryFilters(
+            period_from="2025-Q2", period_to="2025-Q2", member_state_id=str(data.atlantis.id)
+        ),
+        today=summary_data.TODAY,
+    )
+    line = _lines(only_q2)["CUM"]
+    assert (line.range_value, line.to_date_value, line.state_value) == (17.0, 17.0, 10.0)

@@ -737,59 +737,72 @@ def _latest_sums(session: Session, scope: _Scope):
     """Each state's latest approved value (to date, and within the range), summed per indicator.
 
     Only for indicators where the latest value stands: cumulative ones and yes/no answers.
+    First each (indicator, state)'s latest period (a GROUP BY), then those values (found by
+    the unique index) summed: cheaper than sorting every value for a window function.
     """
     iv = IndicatorValue
-    in_range = case((col(iv.reporting_period_id).in_(scope.range_ids), 1), else_=0)
+    approved_in_scope = (
+        col(iv.submission_id).in_(_approved_submissions()),
+        col(iv.reporting_period_id).in_(scope.to_date_ids),
+        col(iv.indicator_id).in_(
+            _indicators_in_scope(
+                scope, or_(Indicator.aggregation == "cumulative", Indicator.unit == "yes_no")
+            )
+        ),
+    )
     latest = (
         select(
             iv.indicator_id.label("indicator_id"),
-            _state_flag(scope).label("is_state"),
-            in_range.label("in_range"),
-            iv.value.label("value"),
-            case((_VALID_PAIR, iv.numerator), else_=None).label("numerator"),
-            case((_VALID_PAIR, iv.denominator), else_=None).label("denominator"),
-            case((iv.value == 1, 1), else_=0).label("yes"),
-            case((_SEX_INCOMPLETE, 1), else_=0).label("incomplete"),
-            func.row_number()
-            .over(
-                partition_by=(iv.indicator_id, iv.member_state_id),
-                order_by=_period_rank(scope).desc(),
-            )
-            .label("rn"),
+            iv.member_state_id.label("member_state_id"),
+            func.max(_period_rank(scope)).label("rank"),
         )
-        .where(
-            col(iv.submission_id).in_(_approved_submissions()),
-            col(iv.reporting_period_id).in_(scope.to_date_ids),
-            col(iv.indicator_id).in_(
-                _indicators_in_scope(
-                    scope, or_(Indicator.aggregation == "cumulative", Indicator.unit == "yes_no")
-                )
-            ),
-        )
+        .where(*approved_in_scope)
+        .group_by(iv.indicator_id, iv.member_state_id)
         .subquery()
     )
-    c = latest.c
+    period_of_rank = case(
+        {rank: period.id for rank, period in enumerate(scope.to_date_periods, start=1)},
+        value=latest.c.rank,
+    )
     # The range and "to date" end on the same period, so a state's latest value within the
     # range is its latest value to date when that one falls in the range (else it has none).
-    to_date = c.rn == 1
-    ranged = and_(c.rn == 1, c.in_range == 1)
+    in_range = col(iv.reporting_period_id).in_(scope.range_ids)
 
-    def summed(condition, column):
-        return func.sum(case((condition, column), else_=None))
+    def ranged(column):
+        return func.sum(case((in_range, column), else_=None))
 
-    query = select(
-        c.indicator_id,
-        c.is_state,
-        summed(to_date, c.value),
-        summed(to_date, c.numerator),
-        summed(to_date, c.denominator),
-        summed(to_date, c.yes),
-        summed(to_date, c.incomplete),
-        summed(ranged, c.value),
-        summed(ranged, c.numerator),
-        summed(ranged, c.denominator),
-        summed(ranged, c.yes),
-    ).group_by(c.indicator_id, c.is_state)
+    numerator = case((_VALID_PAIR, iv.numerator), else_=None)
+    denominator = case((_VALID_PAIR, iv.denominator), else_=None)
+    yes = case((iv.value == 1, 1), else_=0)
+    flag = _state_flag(scope).label("is_state")
+    query = (
+        select(
+            iv.indicator_id,
+            flag,
+            func.sum(iv.value),
+            func.sum(numerator),
+            func.sum(denominator),
+            func.sum(yes),
+            func.sum(case((_SEX_INCOMPLETE, 1), else_=0)),
+            ranged(iv.value),
+            ranged(numerator),
+            ranged(denominator),
+            ranged(yes),
+        )
+        .join(
+            latest,
+            and_(
+                latest.c.indicator_id == iv.indicator_id,
+                latest.c.member_state_id == iv.member_state_id,
+                iv.reporting_period_id == period_of_rank,
+            ),
+        )
+        # No WHERE: a value is unique per indicator, period and state, so the one joined is
+        # the approved one the latest period was found from.
+        .group_by(iv.indicator_id)
+    )
+    if scope.state_id is not None:
+        query = query.group_by(flag)
     return session.exec(query).all()
 
 
