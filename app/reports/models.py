@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index
+from sqlalchemy import JSON, Index, text
 from sqlmodel import Field, SQLModel
 
 from app.progress.models import IndicatorValue
@@ -43,4 +43,14 @@ SUMMARY_VALUES_INDEX = Index(
     IndicatorValue.female,
     IndicatorValue.male,
     IndicatorValue.corrected_after_close,
+)
+
+# Narratives are few among many values: a partial index lists only the values that carry one,
+# so the summary's narratives are found without reading every value of the periods shown.
+NARRATIVES_INDEX = Index(
+    "ix_indicator_value_narrative",
+    IndicatorValue.reporting_period_id,
+    IndicatorValue.indicator_id,
+    sqlite_where=text("narrative <> ''"),
+    postgresql_where=text("narrative <> ''"),
 )

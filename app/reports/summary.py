@@ -1153,7 +1153,7 @@ def _narratives(session: Session, scope: _Scope, limit: int | None) -> tuple[lis
         col(iv.submission_id).in_(_approved_submissions()),
         col(iv.reporting_period_id).in_(scope.range_ids),
         col(iv.indicator_id).in_(_indicators_in_scope(scope)),
-        iv.narrative != "",
+        iv.narrative != literal_column("''"),  # a literal, so the partial index applies
     ]
     if scope.state_id is not None or scope.own_state_only:
         conditions.append(iv.member_state_id == scope.state_id)

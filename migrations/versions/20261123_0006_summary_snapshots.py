@@ -54,9 +54,18 @@ def upgrade() -> None:
             ],
             unique=False,
         )
+        # Only the values that carry a narrative (a partial index).
+        batch_op.create_index(
+            "ix_indicator_value_narrative",
+            ["reporting_period_id", "indicator_id"],
+            unique=False,
+            sqlite_where=sa.text("narrative <> ''"),
+            postgresql_where=sa.text("narrative <> ''"),
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("indicator_value", schema=None) as batch_op:
+        batch_op.drop_index("ix_indicator_value_narrative")
         batch_op.drop_index("ix_indicator_value_summary")
     op.drop_table("summary_snapshot")
