@@ -104,42 +104,39 @@ def sparkline(
     empty period never reads as zero.
     """
     step, height, base = 9, 26, 22
-    label_width = 58
-    width = step * max(len(points), 1) + label_width
-    numbers = [v for _, v in points if v is not None]
-    top = max((abs(v) for v in numbers), default=0)
+    width = step * max(len(points), 1) + 58
+    top = max((abs(v) for _, v in points if v is not None), default=0)
     scale = (base - 3) / top if top else 0
-    described = "; ".join(
-        f"{name} {_number(value, unit_suffix) if value is not None else 'no value'}"
+    # Each figure is written once and escaped once: the chart is drawn for every indicator.
+    words = [
+        (str(escape(name)), None if value is None else str(escape(_number(value, unit_suffix))))
         for name, value in points
-    )
-    heading = escape(f"{title}: {described}" if points else f"{title}: no periods")
+    ]
+    described = "; ".join(f"{name} {text or 'no value'}" for name, text in words)
+    heading = f"{escape(title)}: {described}" if points else f"{escape(title)}: no periods"
     parts = [
         f'<svg class="spark" role="img" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" aria-label="{heading}"><title>{heading}</title>',
         f'<line x1="0" y1="{base + 0.5}" x2="{step * len(points)}" y2="{base + 0.5}" '
         'stroke="#8894a3" stroke-width="1"/>',
     ]
-    latest = None
-    for index, (name, value) in enumerate(points):
+    latest = "\u2013"
+    for index, ((_name, value), (name, text)) in enumerate(zip(points, words, strict=True)):
         x = index * step + 1
         if value is None:
             parts.append(f'<circle cx="{x + 3}" cy="{base}" r="1.2" fill="#8894a3"/>')
             continue
-        latest = (name, value)
+        latest = text
         bar = max(abs(value) * scale, 1.0 if value else 0.0)
         parts.append(
             f'<rect x="{x}" y="{base - bar:.1f}" width="{step - 3}" height="{bar:.1f}" '
-            f'fill="#0b3d63"><title>{escape(name)}: {escape(_number(value, unit_suffix))}'
-            "</title></rect>"
+            f'fill="#0b3d63"><title>{name}: {text}</title></rect>'
         )
-    text = _number(latest[1], unit_suffix) if latest else "\u2013"
     parts.append(
         f'<text x="{step * len(points) + 4}" y="{base - 4}" font-size="11" '
-        f'fill="#1b2430">{escape(text)}</text>'
+        f'fill="#1b2430">{latest}</text></svg>'
     )
-    parts.append("</svg>")
-    # Names and figures are escaped where they are interpolated; the rest is numbers.
+    # Names and figures are escaped where they are built above; the rest is numbers.
     return Markup("".join(parts))  # noqa: S704
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -1270,136 +1270,183 @@ def rate_indicator(
     return "off_track", percent
 
 
-def _indicator_lines(
-    session: Session, scope: _Scope, indicators: list[Indicator], initiatives: dict[int, str]
-) -> dict[int, IndicatorLine]:
-    period_code = {p.id: p.code for p in scope.periods}
-    range_ids = set(scope.range_ids)
-    per_period: dict[tuple[int, int], _Sums] = defaultdict(_Sums)  # (indicator, period)
-    state_per_period: dict[tuple[int, int], _Sums] = defaultdict(_Sums)
-    corrected: dict[int, set[int]] = defaultdict(set)
+@dataclass
+class _Figures:
+    """The grouped rows of the summary's queries, keyed by indicator (and period)."""
+
+    per_period: dict[tuple[int, int], _Sums] = field(default_factory=dict)
+    state_per_period: dict[tuple[int, int], _Sums] = field(default_factory=dict)
+    corrected: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    latest_to_date: dict[int, _Sums] = field(default_factory=lambda: defaultdict(_Sums))
+    latest_range: dict[int, _Sums] = field(default_factory=lambda: defaultdict(_Sums))
+    latest_state: dict[int, _Sums] = field(default_factory=lambda: defaultdict(_Sums))
+    texts: dict[int, str] = field(default_factory=dict)
+    computed: dict[tuple[int, int], tuple[float, float]] = field(default_factory=dict)
+    computed_states: dict[tuple[int, int | None], int] = field(default_factory=dict)
+
+
+def _gather_figures(session: Session, scope: _Scope, indicators: list[Indicator]) -> _Figures:
+    """Run the indicator queries (a fixed number) and file their rows for quick lookup."""
+    figures = _Figures()
     for ind_id, period_id, is_state, value, num, den, yes, fixed, incomplete in _period_sums(
         session, scope
     ):
-        per_period[ind_id, period_id].add(value, num, den, yes, incomplete)
+        key = (ind_id, period_id)
+        if key not in figures.per_period:
+            figures.per_period[key] = _Sums()
+        figures.per_period[key].add(value, num, den, yes, incomplete)
         if is_state:
-            state_per_period[ind_id, period_id].add(value, num, den, yes, incomplete)
+            figures.state_per_period[key] = own = _Sums()
+            own.add(value, num, den, yes, incomplete)
         if fixed:
-            corrected[ind_id].add(period_id)
-    latest_to_date: dict[int, _Sums] = defaultdict(_Sums)
-    latest_range: dict[int, _Sums] = defaultdict(_Sums)
-    latest_state: dict[int, _Sums] = defaultdict(_Sums)
+            figures.corrected[ind_id].add(period_id)
     for row in _latest_sums(session, scope):
         ind_id, is_state, v, n, d, yes, incomplete, rv, rn, rd, ryes = row
-        latest_to_date[ind_id].add(v, n, d, yes, incomplete)
-        latest_range[ind_id].add(rv, rn, rd, ryes, False)
+        figures.latest_to_date[ind_id].add(v, n, d, yes, incomplete)
+        figures.latest_range[ind_id].add(rv, rn, rd, ryes, False)
         if is_state:
-            latest_state[ind_id].add(v, n, d, yes, incomplete)
-    texts = _latest_texts(session, scope)
-    computed: dict[tuple[int, int], tuple[float, float]] = {}
-    computed_states: dict[tuple[int, int | None], int] = {}
-    has_computed = any(i.computed_from for i in indicators)
-    if has_computed:
+            figures.latest_state[ind_id].add(v, n, d, yes, incomplete)
+    figures.texts = _latest_texts(session, scope)
+    if any(i.computed_from for i in indicators):
         for ind_id, period_id, activities, people in _computed_per_period(session, scope):
-            computed[ind_id, period_id] = (float(activities), float(people or 0))
+            figures.computed[ind_id, period_id] = (float(activities), float(people or 0))
         for ind_id, period_id, states in _computed_states(session, scope):
-            computed_states[ind_id, period_id] = states
+            figures.computed_states[ind_id, period_id] = states
+    return figures
 
+
+# (period id, period code, within the range) for each period to date, in time order.
+_PeriodKey = tuple[int, str, bool]
+
+
+def _indicator_lines(
+    session: Session, scope: _Scope, indicators: list[Indicator], initiatives: dict[int, str]
+) -> dict[int, IndicatorLine]:
+    figures = _gather_figures(session, scope, indicators)
+    range_ids = set(scope.range_ids)
+    periods = [(p.id, p.code, p.id in range_ids) for p in scope.to_date_periods]
     expected = expected_share(scope.plan, scope.to_date_periods[-1].end_date)
-    lines = {}
-    for indicator in indicators:
-        trend: list[tuple[str, float | None]] = []
-        range_sums, to_date_sums, state_sums = _Sums(), _Sums(), _Sums()
-        for period in scope.to_date_periods:
-            if indicator.computed_from:
-                value = _computed_value(indicator, computed, computed_states, period.id)
-            else:
-                sums = per_period.get((indicator.id, period.id))
-                value = sums.figure(indicator.unit) if sums else None
-                if sums:
-                    to_date_sums.add(
-                        sums.value, sums.numerator, sums.denominator, sums.yes, sums.incomplete
-                    )
-                    if period.id in range_ids:
-                        range_sums.add(
-                            sums.value, sums.numerator, sums.denominator, sums.yes, False
-                        )
-                own = state_per_period.get((indicator.id, period.id))
-                if own:
-                    state_sums.add(own.value, own.numerator, own.denominator, own.yes, False)
-            trend.append((period.code, value))
-        unit = indicator.unit
-        if indicator.computed_from:
-            range_value, to_date_value = _computed_windows(
-                indicator, computed, computed_states, scope
-            )
-            state_value = None
-            incomplete = False
-        elif indicator.aggregation == "cumulative" or unit == "yes_no":
-            empty = _Sums()
-            range_value = latest_range.get(indicator.id, empty).figure(unit)
-            to_date_value = latest_to_date.get(indicator.id, empty).figure(unit)
-            state_value = latest_state.get(indicator.id, empty).figure(unit)
-            incomplete = latest_to_date.get(indicator.id, empty).incomplete
+    return {
+        indicator.id: _indicator_line(
+            indicator, figures, periods, scope, expected, initiatives.get(indicator.initiative_id)
+        )
+        for indicator in indicators
+    }
+
+
+def _reported_windows(
+    indicator_id: int, unit: str, figures: _Figures, periods: list[_PeriodKey]
+) -> tuple[list[tuple[str, float | None]], _Sums, _Sums, _Sums]:
+    """A reported indicator's trend, and its sums over the range, to date and for the state."""
+    trend: list[tuple[str, float | None]] = []
+    range_sums, to_date_sums, state_sums = _Sums(), _Sums(), _Sums()
+    for period_id, code, in_range in periods:
+        sums = figures.per_period.get((indicator_id, period_id))
+        if sums is None:
+            trend.append((code, None))
         else:
-            range_value = range_sums.figure(unit)
-            to_date_value = to_date_sums.figure(unit)
-            state_value = state_sums.figure(unit)
-            incomplete = to_date_sums.incomplete
-        latest_period, latest_value = None, None
-        for code, value in reversed(trend):
-            if value is not None:
-                latest_period, latest_value = code, value
-                break
-        if unit == "text":
-            latest_period = None
-        rated = to_date_value if indicator.direction == "increase" else latest_value
-        if indicator.aggregation == "cumulative" and indicator.direction != "increase":
-            rated = to_date_value  # each state's latest value already is the current level
-        rating, percent = (
-            (None, None)
-            if unit == "text"
-            else rate_indicator(
-                indicator.direction,
-                rated,
-                indicator.target_value,
-                indicator.baseline_value,
-                expected,
+            trend.append((code, sums.figure(unit)))
+            to_date_sums.add(
+                sums.value, sums.numerator, sums.denominator, sums.yes, sums.incomplete
             )
+            if in_range:
+                range_sums.add(sums.value, sums.numerator, sums.denominator, sums.yes, False)
+        own = figures.state_per_period.get((indicator_id, period_id))
+        if own is not None:
+            state_sums.add(own.value, own.numerator, own.denominator, own.yes, False)
+    return trend, range_sums, to_date_sums, state_sums
+
+
+def _windows(
+    indicator: Indicator, figures: _Figures, periods: list[_PeriodKey], scope: _Scope
+) -> tuple[list, float | None, float | None, float | None, bool]:
+    """(trend, range value, to-date value, the state's value, sex split incomplete)."""
+    unit = indicator.unit
+    if indicator.computed_from:
+        trend = [
+            (code, _computed_value(indicator, figures.computed, figures.computed_states, pid))
+            for pid, code, _in_range in periods
+        ]
+        ranged, to_date = _computed_windows(
+            indicator, figures.computed, figures.computed_states, scope
         )
-        lines[indicator.id] = IndicatorLine(
-            id=indicator.id,
-            code=indicator.code,
-            title=indicator.title,
-            level=indicator.level,
-            unit=unit,
-            direction=indicator.direction,
-            aggregation=indicator.aggregation,
-            is_proposed=indicator.is_proposed,
-            computed_from=indicator.computed_from,
-            by_sex=indicator.by_sex,
-            initiative_code=initiatives.get(indicator.initiative_id),
-            baseline=indicator.baseline_value,
-            target=indicator.target_value,
-            latest_value=latest_value,
-            latest_period=latest_period,
-            latest_text=texts.get(indicator.id),
-            range_value=range_value,
-            to_date_value=to_date_value,
-            rated_value=rated,
-            percent=percent,
-            rating=rating,
-            trend=trend,
-            state_value=state_value if scope.state_id is not None else None,
-            incomplete=incomplete and indicator.by_sex,
-            corrected_in=[
-                period_code[p]
-                for p in sorted(
-                    corrected.get(indicator.id, ()), key=lambda pid: scope.to_date_ids.index(pid)
-                )
-            ],
+        return trend, ranged, to_date, None, False
+    trend, range_sums, to_date_sums, state_sums = _reported_windows(
+        indicator.id, unit, figures, periods
+    )
+    if indicator.aggregation == "cumulative" or unit == "yes_no":
+        latest = figures.latest_to_date.get(indicator.id, _Sums())
+        return (
+            trend,
+            figures.latest_range.get(indicator.id, _Sums()).figure(unit),
+            latest.figure(unit),
+            figures.latest_state.get(indicator.id, _Sums()).figure(unit),
+            latest.incomplete,
         )
-    return lines
+    return (
+        trend,
+        range_sums.figure(unit),
+        to_date_sums.figure(unit),
+        state_sums.figure(unit),
+        to_date_sums.incomplete,
+    )
+
+
+def _indicator_line(
+    indicator: Indicator,
+    figures: _Figures,
+    periods: list[_PeriodKey],
+    scope: _Scope,
+    expected: float,
+    initiative_code: str | None,
+) -> IndicatorLine:
+    unit = indicator.unit
+    trend, range_value, to_date_value, state_value, incomplete = _windows(
+        indicator, figures, periods, scope
+    )
+    latest_period, latest_value = next(
+        ((code, value) for code, value in reversed(trend) if value is not None), (None, None)
+    )
+    # Increase indicators are rated on what has been achieved to date; decrease and maintain
+    # ones on their current level (a cumulative one's to-date figure already is its level).
+    rated = to_date_value
+    if indicator.direction != "increase" and indicator.aggregation != "cumulative":
+        rated = latest_value
+    rating, percent = (None, None)
+    if unit != "text":
+        rating, percent = rate_indicator(
+            indicator.direction, rated, indicator.target_value, indicator.baseline_value, expected
+        )
+    rank = {period_id: n for n, (period_id, _code, _r) in enumerate(periods)}
+    code_of = {period_id: code for period_id, code, _r in periods}
+    corrected = sorted(figures.corrected.get(indicator.id, ()), key=rank.__getitem__)
+    return IndicatorLine(
+        id=indicator.id,
+        code=indicator.code,
+        title=indicator.title,
+        level=indicator.level,
+        unit=unit,
+        direction=indicator.direction,
+        aggregation=indicator.aggregation,
+        is_proposed=indicator.is_proposed,
+        computed_from=indicator.computed_from,
+        by_sex=indicator.by_sex,
+        initiative_code=initiative_code,
+        baseline=indicator.baseline_value,
+        target=indicator.target_value,
+        latest_value=latest_value,
+        latest_period=None if unit == "text" else latest_period,
+        latest_text=figures.texts.get(indicator.id),
+        range_value=range_value,
+        to_date_value=to_date_value,
+        rated_value=rated,
+        percent=percent,
+        rating=rating,
+        trend=trend,
+        state_value=state_value if scope.state_id is not None else None,
+        incomplete=incomplete and indicator.by_sex,
+        corrected_in=[code_of[p] for p in corrected],
+    )
 
 
 def _computed_value(indicator, computed, computed_states, period_id) -> float:
