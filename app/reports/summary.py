@@ -758,7 +758,9 @@ def _latest_sums(session: Session, scope: _Scope):
         )
         .where(*approved_in_scope)
         .group_by(iv.indicator_id, iv.member_state_id)
-        .subquery()
+        # Computed once: PostgreSQL would otherwise repeat it in every parallel worker.
+        .cte("latest_period")
+        .prefix_with("MATERIALIZED")
     )
     period_of_rank = case(
         {rank: period.id for rank, period in enumerate(scope.to_date_periods, start=1)},
