@@ -42,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.plan.activity_views import bp as activities_bp
     from app.plan.views import bp as plan_bp
     from app.progress.views import bp as progress_bp
+    from app.reports.views import bp as reports_bp
     from app.scheduling.views import bp as scheduling_bp
 
     auth.configure_cookie(app)
@@ -62,6 +63,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         imports_bp,
         activities_bp,
         scheduling_bp,
+        reports_bp,
     ):
         app.register_blueprint(blueprint)
     return app

@@ -25,6 +25,7 @@ from app.progress.models import (
     Submission,
     SubmissionEvent,
 )
+from app.reports.models import SummarySnapshot
 from app.scheduling.models import (
     JobLock,
     JobRun,
@@ -85,6 +86,7 @@ __all__ = [
     "StrategicGoalMemberState",
     "Submission",
     "SubmissionEvent",
+    "SummarySnapshot",
     "Upload",
     "User",
     "UserRole",

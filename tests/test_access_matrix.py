@@ -69,6 +69,12 @@ EXPECTED: dict[str, set[str]] = {
     "activities.edit_activity": {"manager"},
     "activities.delete_activity": {"manager"},
     "activities.participant_row": {"manager"},
+    "reports.summary": SIGNED_IN,
+    "reports.summary_xlsx": SIGNED_IN,
+    "reports.summary_csv_export": SIGNED_IN,
+    "reports.snapshot": SIGNED_IN,
+    "reports.snapshot_xlsx": SIGNED_IN,
+    "reports.snapshot_csv": SIGNED_IN,
 }
 
 
@@ -162,6 +168,10 @@ def _sample_args(app: Flask, people: People) -> dict[str, dict]:
         "plan.indicator": {"indicator_id": ids["indicator_id"]},
         "plan.edit_indicator": {"indicator_id": ids["indicator_id"]},
         "plan.close_period": {"period_id": ids["period_id"]},
+        **{
+            endpoint: {"period_id": ids["period_id"]}
+            for endpoint in ("reports.snapshot", "reports.snapshot_xlsx", "reports.snapshot_csv")
+        },
         "activities.new_activity": {"initiative_id": ids["initiative_id"]},
         "activities.edit_activity": {"activity_id": ids["activity_id"]},
         "activities.delete_activity": {"activity_id": ids["activity_id"]},

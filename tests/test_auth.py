@@ -333,7 +333,7 @@ def test_after_sign_in_only_local_next_addresses_are_followed(client, people) ->
         "/login?next=https://evil.example/",
         data={"email": people.reviewer.email, "password": PASSWORD, "csrf_token": csrf_of(client)},
     )
-    assert response.location == "/"
+    assert response.location == "/summary"  # the reviewer's home, never the other site
 
 
 def test_a_focal_point_sees_only_their_own_states_values(app, people) -> None:

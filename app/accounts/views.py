@@ -29,13 +29,20 @@ from app.validation import InputError, NotFound
 bp = Blueprint("accounts", __name__)
 
 
-def _safe_next(target: str | None) -> str:
+def _home(roles: frozenset[str] | set[str]) -> str:
+    """Where a person lands after signing in: reviewers (the co-chairs) on the summary."""
+    if "reviewer" in roles and not roles & {"admin", "rso_manager", "focal_point"}:
+        return url_for("reports.summary")
+    return url_for("plan.overview")
+
+
+def _safe_next(target: str | None, roles: frozenset[str] | set[str] = frozenset()) -> str:
     """Only same-site paths: an open redirect would make phishing links look like ours."""
     if not target:
-        return url_for("plan.overview")
+        return _home(roles)
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("plan.overview")
+        return _home(roles)
     return target
 
 
@@ -44,7 +51,7 @@ def _safe_next(target: str | None) -> str:
 def login() -> str | Response:
     if request.method == "GET":
         if g.get("viewer"):
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(_safe_next(request.args.get("next"), g.viewer.roles))
         return render_template("accounts/login.html", email="", error=None)
     email = request.form.get("email", "")[:254]
     password = request.form.get("password", "")[:2048]
@@ -54,7 +61,8 @@ def login() -> str | Response:
         g.commit_refusal = True  # the failure must be counted by the throttle
         return render_template("accounts/login.html", email=email, error=str(refused)), 401
     start_session(user)
-    return redirect(_safe_next(request.args.get("next")))
+    roles = set(services.roles_of(request_session(), user.id))
+    return redirect(_safe_next(request.args.get("next"), roles))
 
 
 @bp.post("/logout")

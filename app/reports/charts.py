@@ -10,21 +10,42 @@ from collections.abc import Sequence
 from markupsafe import Markup, escape
 
 
-def progress_bar(percent: float | None, *, label: str, width: int = 160) -> Markup:
-    """A horizontal bar against target; the figure is written beside it, not only drawn."""
+def progress_bar(
+    percent: float | None,
+    *,
+    label: str,
+    width: int = 160,
+    expected: float | None = None,
+    tone: str | None = None,
+) -> Markup:
+    """A horizontal bar against target; the figure is written beside it, not only drawn.
+
+    ``expected`` (a percent) draws a tick where progress should be by now; ``tone`` (good,
+    warn, poor) overrides the colour chosen from the percent alone.
+    """
     if percent is None:
         return Markup('<span class="muted">No target</span>')
     shown = max(0.0, min(percent, 100.0))
     filled = round(width * shown / 100)
-    tone = "good" if percent >= 75 else "warn" if percent >= 40 else "poor"
-    title = escape(f"{label}: {percent:.0f}% of target")
+    tone = tone or ("good" if percent >= 75 else "warn" if percent >= 40 else "poor")
+    words = f"{label}: {percent:.0f}% of target"
+    if expected is not None:
+        words += f", {expected:.0f}% expected by now"
+    title = escape(words)
+    marker = ""
+    if expected is not None:
+        x = round(width * max(0.0, min(expected, 100.0)) / 100)
+        marker = (
+            f'<line class="bar-expected" x1="{x}" y1="0" x2="{x}" y2="14" '
+            'stroke="#1b2430" stroke-width="2"/>'
+        )
     # Every interpolated text is escaped above; the rest is numbers.
     return Markup(  # noqa: S704
         f'<svg class="bar bar-{tone}" role="img" width="{width + 48}" height="14" '
         f'viewBox="0 0 {width + 48} 14" aria-label="{title}"><title>{title}</title>'
         f'<rect class="bar-track" x="0" y="2" width="{width}" height="10" rx="3"/>'
         f'<rect class="bar-fill" x="0" y="2" width="{filled}" height="10" rx="3"/>'
-        f'<text x="{width + 6}" y="11">{percent:.0f}%</text></svg>'
+        f'{marker}<text x="{width + 6}" y="11">{percent:.0f}%</text></svg>'
     )
 
 
@@ -66,4 +87,195 @@ def period_columns(
         )
     parts.append("</svg>")
     # Names and figures are escaped where they are interpolated; the rest is numbers.
+    return Markup("".join(parts))  # noqa: S704
+
+
+def _number(value: float, unit_suffix: str = "") -> str:
+    text = f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+    return text + unit_suffix
+
+
+def sparkline(
+    points: Sequence[tuple[str, float | None]], *, title: str, unit_suffix: str = ""
+) -> Markup:
+    """A small column per reporting period, the latest figure written at the end.
+
+    A period without an approved value leaves a gap marked with a dot on the baseline, so an
+    empty period never reads as zero.
+    """
+    step, height, base = 9, 26, 22
+    width = step * max(len(points), 1) + 58
+    top = max((abs(v) for _, v in points if v is not None), default=0)
+    scale = (base - 3) / top if top else 0
+    # Each figure is written once and escaped once: the chart is drawn for every indicator.
+    words = [
+        (str(escape(name)), None if value is None else str(escape(_number(value, unit_suffix))))
+        for name, value in points
+    ]
+    described = "; ".join(f"{name} {text or 'no value'}" for name, text in words)
+    heading = f"{escape(title)}: {described}" if points else f"{escape(title)}: no periods"
+    parts = [
+        f'<svg class="spark" role="img" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" aria-label="{heading}"><title>{heading}</title>',
+        f'<line x1="0" y1="{base + 0.5}" x2="{step * len(points)}" y2="{base + 0.5}" '
+        'stroke="#8894a3" stroke-width="1"/>',
+    ]
+    latest = "\u2013"
+    for index, ((_name, value), (name, text)) in enumerate(zip(points, words, strict=True)):
+        x = index * step + 1
+        if value is None:
+            parts.append(f'<circle cx="{x + 3}" cy="{base}" r="1.2" fill="#8894a3"/>')
+            continue
+        latest = text
+        bar = max(abs(value) * scale, 1.0 if value else 0.0)
+        parts.append(
+            f'<rect x="{x}" y="{base - bar:.1f}" width="{step - 3}" height="{bar:.1f}" '
+            f'fill="#0b3d63"><title>{name}: {text}</title></rect>'
+        )
+    parts.append(
+        f'<text x="{step * len(points) + 4}" y="{base - 4}" font-size="11" '
+        f'fill="#1b2430">{latest}</text></svg>'
+    )
+    # Names and figures are escaped where they are built above; the rest is numbers.
+    return Markup("".join(parts))  # noqa: S704
+
+
+# Colours, symbols and words for each rating: the symbol and the count are written in every
+# segment, so the chart reads in black and white and without colour vision.
+RAG_STYLE = {
+    "on_track": ("#1d6b38", "#ffffff", "▲", "On track"),
+    "at_risk": ("#f0b429", "#1b2430", "■", "At risk"),
+    "off_track": ("#a1262b", "#ffffff", "▼", "Off track"),
+    None: ("#d6dce4", "#1b2430", "\u2013", "Not rated"),
+}
+
+
+def rag_distribution(
+    rows: Sequence[tuple[str, dict[str | None, int]]], *, title: str, what: str = "initiatives"
+) -> Markup:
+    """One stacked bar per row (a focus area): how many of its items are on track, at risk,
+    off track or not rated, each segment labelled with its symbol and count."""
+    label_width, bar_width, row_height = 190, 420, 30
+    height = row_height * len(rows) + 34
+    width = label_width + bar_width + 70
+    parts = [
+        f'<svg class="chart rag-chart" role="img" viewBox="0 0 {width} {height}" '
+        f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
+    ]
+    for index, (name, counts) in enumerate(rows):
+        y = index * row_height + 4
+        total = sum(counts.values())
+        short = name if len(name) <= 30 else name[:29] + "…"
+        parts.append(
+            f'<text x="0" y="{y + 17}" font-size="12" fill="#1b2430">'
+            f"<title>{escape(name)}</title>{escape(short)}</text>"
+        )
+        x = float(label_width)
+        for key in ("on_track", "at_risk", "off_track", None):
+            count = counts.get(key, 0)
+            if not count:
+                continue
+            fill, ink, symbol, words = RAG_STYLE[key]
+            segment = bar_width * count / total
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y}" width="{segment:.1f}" height="22" fill="{fill}" '
+                f'stroke="#ffffff"><title>{escape(name)}: {count} {escape(what)} '
+                f"{escape(words.lower())}</title></rect>"
+            )
+            if segment >= 26:
+                parts.append(
+                    f'<text x="{x + segment / 2:.1f}" y="{y + 15}" text-anchor="middle" '
+                    f'font-size="11" font-weight="700" fill="{ink}">{symbol} {count}</text>'
+                )
+            x += segment
+        if not total:
+            parts.append(
+                f'<text x="{label_width}" y="{y + 15}" font-size="11" fill="#4f5b6a">'
+                f"no {escape(what)}</text>"
+            )
+        parts.append(
+            f'<text x="{label_width + bar_width + 8}" y="{y + 15}" font-size="11" '
+            f'fill="#1b2430">{total} total</text>'
+        )
+    legend_y = row_height * len(rows) + 22
+    x = 0
+    for key in ("on_track", "at_risk", "off_track", None):
+        fill, _ink, symbol, words = RAG_STYLE[key]
+        parts.append(
+            f'<rect x="{x}" y="{legend_y - 10}" width="12" height="12" fill="{fill}"/>'
+            f'<text x="{x + 16}" y="{legend_y}" font-size="11" fill="#1b2430">'
+            f"{symbol} {escape(words)}</text>"
+        )
+        x += 110
+    parts.append("</svg>")
+    # Names are escaped where they are interpolated; the rest is numbers and fixed words.
+    return Markup("".join(parts))  # noqa: S704
+
+
+COMPLETENESS_STYLE = {
+    "approved": ("#1d6b38", "#ffffff"),
+    "on_time": ("#9fd3ae", "#1b2430"),
+    "late": ("#f0b429", "#1b2430"),
+    "returned": ("#e07b39", "#1b2430"),
+    "missing": ("#a1262b", "#ffffff"),
+    "not_due": ("#eef1f5", "#4f5b6a"),
+}
+
+
+def completeness_heatmap(
+    row_names: Sequence[str],
+    columns: Sequence[str],
+    cells: Sequence[Sequence[tuple[str, str, str]]],
+    *,
+    title: str,
+    legend: Sequence[tuple[str, str, str]],
+) -> Markup:
+    """Member states x reporting periods; every cell carries a symbol and a <title> naming its
+    category, so the grid is not read by colour alone.
+
+    ``cells[r][c]`` is ``(category, symbol, words)``; ``legend`` lists the same triples.
+    """
+    label_width, cell_w, cell_h, head = 170, 46, 20, 44
+    width = label_width + cell_w * max(len(columns), 1) + 10
+    height = head + cell_h * len(row_names) + 30
+    parts = [
+        f'<svg class="chart heatmap" role="img" viewBox="0 0 {width} {height}" '
+        f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
+    ]
+    for c, name in enumerate(columns):
+        x = label_width + c * cell_w + cell_w / 2
+        parts.append(
+            f'<text x="{x:.1f}" y="{head - 8}" text-anchor="middle" font-size="10" '
+            f'fill="#4f5b6a">{escape(name)}</text>'
+        )
+    for r, row_name in enumerate(row_names):
+        y = head + r * cell_h
+        short = row_name if len(row_name) <= 26 else row_name[:25] + "…"
+        parts.append(
+            f'<text x="0" y="{y + 14}" font-size="11" fill="#1b2430">'
+            f"<title>{escape(row_name)}</title>{escape(short)}</text>"
+        )
+        for c, (category, symbol, words) in enumerate(cells[r]):
+            fill, ink = COMPLETENESS_STYLE.get(category, ("#ffffff", "#1b2430"))
+            x = label_width + c * cell_w
+            parts.append(
+                f"<g><title>{escape(row_name)}, {escape(columns[c])}: {escape(words)}</title>"
+                f'<rect x="{x + 1}" y="{y + 1}" width="{cell_w - 2}" height="{cell_h - 2}" '
+                f'fill="{fill}"/><text x="{x + cell_w / 2:.1f}" y="{y + 14}" '
+                f'text-anchor="middle" font-size="12" fill="{ink}">{escape(symbol)}</text></g>'
+            )
+    legend_y = head + cell_h * len(row_names) + 20
+    x = 0
+    for category, symbol, words in legend:
+        fill, ink = COMPLETENESS_STYLE.get(category, ("#ffffff", "#1b2430"))
+        parts.append(
+            f'<rect x="{x}" y="{legend_y - 11}" width="16" height="14" fill="{fill}"/>'
+            f'<text x="{x + 8}" y="{legend_y}" text-anchor="middle" font-size="10" '
+            f'fill="{ink}">{escape(symbol)}</text>'
+            f'<text x="{x + 20}" y="{legend_y}" font-size="10" fill="#1b2430">'
+            f"{escape(words)}</text>"
+        )
+        x += 22 + 6 * len(words) + 14
+    parts.append("</svg>")
+    # Names and words are escaped where they are interpolated; the rest is numbers.
     return Markup("".join(parts))  # noqa: S704

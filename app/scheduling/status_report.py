@@ -1,23 +1,23 @@
 """Status-report run: the M&E status report for the latest period, stored and e-mailed.
 
-The workbook and the headline figures come from the plan's summary service, so the report
-says what the summary pages say; only approved values count.
+The workbook and the headline figures come from the summary service and its .xlsx export, so
+the report says exactly what the summary page says; only approved values count.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any
 
 from flask import Flask
 from markupsafe import escape
-from openpyxl import Workbook
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User, UserRole
-from app.plan.models import LABELS, ReportingPeriod
-from app.plan.services import current_work_plan, load_plan_tree
+from app.accounts.services import Viewer
+from app.plan.models import ReportingPeriod
+from app.reports.exports import summary_workbook
+from app.reports.summary import Summary, SummaryFilters, build_summary
 from app.scheduling import mail
 from app.scheduling.models import JobRun, StatusReport
 
@@ -31,82 +31,46 @@ def latest_period(session: Session, today: date) -> ReportingPeriod | None:
     ).first()
 
 
-def _safe(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r", "\n"):
-        return "'" + value
-    return value
+# The status report goes to reviewers and RSO managers, who read every state's rows. It is
+# built as they would see the summary; a focal point never receives it (see the recipients).
+REPORT_READER = Viewer(None, frozenset({"reviewer"}), None, "status report")
 
 
-def build_report(session: Session, period: ReportingPeriod | None) -> tuple[bytes, dict]:
-    """The workbook (write-only mode, so memory stays flat) and the headline figures."""
-    import io
-
-    plan = current_work_plan(session)
-    tree = load_plan_tree(session, plan)
-    workbook = Workbook(write_only=True)
-    initiatives = workbook.create_sheet("Initiatives")
-    initiatives.append(["Focus area", "Code", "Initiative", "Status", "RAG rating", "Note"])
-    indicators = workbook.create_sheet("Indicators")
-    indicators.append(
-        ["Code", "Indicator", "Level", "Unit", "To date (approved)", "Target", "% of target"]
+def build_report(
+    session: Session, period: ReportingPeriod | None, *, today: date | None = None
+) -> tuple[bytes, dict]:
+    """The summary workbook for the period and the headline figures, from the summary service
+    (one code path with the summary page and its exports)."""
+    code = period.code if period else None
+    summary = build_summary(
+        session,
+        REPORT_READER,
+        SummaryFilters(period_from=code, period_to=code),
+        today=today or date.today(),
+        narratives_limit=None,
+        plan_on=period.start_date if period else today,
     )
+    return summary_workbook(summary), headline_of(summary, period)
+
+
+def headline_of(summary: Summary, period: ReportingPeriod | None) -> dict:
     rag = {"on_track": 0, "at_risk": 0, "off_track": 0, None: 0}
-    on_target = total_targets = 0
-    for fa in tree.focus_areas:
-        for goal in fa.goals:
-            for progress in goal.outcome_indicators:
-                total_targets, on_target = _indicator_row(
-                    indicators, progress, total_targets, on_target
-                )
-            for node in goal.initiatives:
-                i = node.initiative
-                rag[i.rag] = rag.get(i.rag, 0) + 1
-                initiatives.append(
-                    [
-                        fa.focus_area.number,
-                        i.code,
-                        _safe(i.title),
-                        LABELS[i.status],
-                        LABELS.get(i.rag or "", "Not rated"),
-                        _safe(i.rag_note),
-                    ]
-                )
-                for progress in node.indicators:
-                    total_targets, on_target = _indicator_row(
-                        indicators, progress, total_targets, on_target
-                    )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    headline = {
-        "plan": plan.title,
+    ratings = {"on_track": 0, "at_risk": 0, "off_track": 0, None: 0}
+    for focus_area in summary.focus_areas:
+        for key, count in focus_area.rag_counts.items():
+            rag[key] = rag.get(key, 0) + count
+        for key, count in focus_area.rating_counts.items():
+            ratings[key] = ratings.get(key, 0) + count
+    return {
+        "plan": summary.plan_title,
         "period": period.code if period else "plan to date",
         "on_track": rag["on_track"],
         "at_risk": rag["at_risk"],
         "off_track": rag["off_track"],
         "not_rated": rag[None],
-        "indicators_with_target": total_targets,
-        "indicators_at_75": on_target,
+        "indicators_rated": sum(v for k, v in ratings.items() if k),
+        "indicators_on_track": ratings["on_track"],
     }
-    return buffer.getvalue(), headline
-
-
-def _indicator_row(sheet, progress, total: int, good: int) -> tuple[int, int]:
-    ind = progress.indicator
-    sheet.append(
-        [
-            ind.code,
-            _safe(ind.title),
-            ind.level,
-            ind.unit,
-            progress.achieved,
-            ind.target_value,
-            round(progress.percent, 1) if progress.percent else None,
-        ]
-    )
-    if progress.percent is not None:
-        total += 1
-        good += progress.percent >= 75
-    return total, good
 
 
 def run_status_report(app: Flask, session: Session, run: JobRun, *, today: date) -> dict:
@@ -121,7 +85,7 @@ def run_status_report(app: Flask, session: Session, run: JobRun, *, today: date)
     if already is not None:
         run.notes = ["today's status report for this period was already sent"]
         return {"reports": 0, "recipients": 0}
-    data, headline = build_report(session, period)
+    data, headline = build_report(session, period, today=today)
     folder = Path(app.config["REPORTS_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
     name = f"RSO-status-report-{headline['period']}-{today.isoformat()}.xlsx".replace(" ", "-")
@@ -164,8 +128,8 @@ def _text(h: dict, user: User) -> str:
             "",
             f"Initiatives: {h['on_track']} on track, {h['at_risk']} at risk, "
             f"{h['off_track']} off track, {h['not_rated']} not rated.",
-            f"Indicators at 75% of target or more: {h['indicators_at_75']} of "
-            f"{h['indicators_with_target']} with a target (approved values only).",
+            f"Indicators on track against their targets: {h['indicators_on_track']} of "
+            f"{h['indicators_rated']} rated (approved values only).",
             "",
             "The full report is attached.",
             "",
@@ -183,7 +147,7 @@ def _html(h: dict, user: User) -> str:
         f"<tr><th align='left'>At risk</th><td>{h['at_risk']}</td></tr>"
         f"<tr><th align='left'>Off track</th><td>{h['off_track']}</td></tr>"
         f"<tr><th align='left'>Not rated</th><td>{h['not_rated']}</td></tr>"
-        f"<tr><th align='left'>Indicators at 75% of target or more</th>"
-        f"<td>{h['indicators_at_75']} of {h['indicators_with_target']}</td></tr></table>"
+        f"<tr><th align='left'>Indicators on track against their targets</th>"
+        f"<td>{h['indicators_on_track']} of {h['indicators_rated']} rated</td></tr></table>"
         "<p>Only approved values count. The full report is attached.</p>"
     )

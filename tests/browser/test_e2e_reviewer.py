@@ -12,10 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skip(reason="needs the summary page (issue 7)"),
-]
+pytestmark = [pytest.mark.browser]
 
 
 def test_a_reviewer_filters_the_summary_and_exports_it(visit, tmp_path) -> None:

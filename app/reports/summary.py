@@ -1,0 +1,1604 @@
+"""Summaries for the co-chairs: the plan's figures for a chosen range of reporting periods and
+for the plan to date, per focus area and strategic goal, from approved values only.
+
+Every figure is aggregated by the database (GROUP BY, and a window function for "each member
+state's latest value"), so a summary takes the same fixed number of queries whatever the number
+of values, activities, member states or periods; Python only arranges the grouped rows, whose
+number depends on the size of the plan (indicators x periods), never on the number of values.
+
+Confidentiality lives in the queries: a focal point's summary reads the rows of their own state
+only (completeness, participants by state, narratives, the per-state column). Plan-wide totals
+(an indicator's figure over all states, the participants of an activity) stay whole.
+
+The result is plain data (pydantic models, no ORM rows), so that closing a period can freeze
+its summary as JSON (``SummarySnapshot``) and show it later exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field
+from sqlalchemy import and_, case, func, literal, literal_column, or_, true
+from sqlmodel import Session, col, select
+
+from app.accounts.services import Viewer
+from app.plan.models import (
+    Activity,
+    ActivityParticipation,
+    FocusArea,
+    Indicator,
+    IndicatorReportingState,
+    Initiative,
+    MemberState,
+    ReportingPeriod,
+    StrategicGoal,
+    WorkPlan,
+)
+from app.plan.services import current_work_plan
+from app.progress.aggregation import percent_of_target
+from app.progress.models import IndicatorValue, Submission
+from app.timeutil import utcnow
+from app.validation import NotFound
+
+SCHEMA_VERSION = 1
+DEFAULT_OFFICE_TIMEZONE = "Asia/Bangkok"
+NARRATIVES_SHOWN = 100  # on the page; the workbook has them all
+
+# --- Direction-aware rating of an indicator --------------------------------------------------
+# "Expected progress" is the share of the plan's time elapsed at the end of the last period
+# shown (e.g. 58% at the end of 2025-Q3 in a 2024-2026 plan). For ``increase`` indicators (and
+# ``decrease`` ones with a baseline above the target) the percent achieved is the share of the
+# way from baseline to target (``percent_of_target``); it is then compared with that expectation:
+#   on track   percent achieved >= 90% of the expected progress
+#   at risk    percent achieved >= 60% of the expected progress
+#   off track  below that, or a ``decrease`` indicator that has not fallen below its baseline.
+# ``decrease`` indicators are rated on their latest level (the latest period's figure), never on
+# a sum over periods, and a fall is progress. Without a baseline above the target there is no
+# planned fall to measure, so the level is compared with the target: at or below it on track,
+# up to 20% above it at risk, more off track.
+# ``maintain`` indicators are rated on their latest level: at or above target on track, within
+# 10% below it at risk, lower off track.
+# No target, no approved value, or a text indicator: not rated.
+ON_TRACK_SHARE = 0.9
+AT_RISK_SHARE = 0.6
+DECREASE_AT_RISK_MARGIN = 0.2
+MAINTAIN_AT_RISK_MARGIN = 0.1
+
+# --- Reporting completeness -------------------------------------------------------------------
+# One category per member state and period, like a DHIS2 reporting-rate report. A report is on
+# time when it was (last) submitted by the end of the due date, office time.
+COMPLETENESS_CATEGORIES = {
+    "approved": ("Approved", "✓"),
+    "on_time": ("Submitted on time", "●"),
+    "late": ("Submitted late", "◐"),
+    "returned": ("Returned for changes", "↩"),
+    "missing": ("Missing", "✕"),
+    "not_due": ("Not yet due", "·"),
+}
+RECEIVED = ("approved", "on_time", "late", "returned")
+
+RATING_LABELS = {"on_track": "On track", "at_risk": "At risk", "off_track": "Off track"}
+
+
+# --- What a summary holds ---------------------------------------------------------------------
+
+
+class PeriodRef(BaseModel):
+    id: int
+    code: str
+    start_date: date
+    end_date: date
+    due_date: date
+    status: str
+
+
+class IndicatorLine(BaseModel):
+    id: int
+    code: str
+    title: str
+    level: str
+    unit: str
+    direction: str
+    aggregation: str
+    is_proposed: bool = False
+    computed_from: str | None = None
+    by_sex: bool = False
+    initiative_code: str | None = None
+    baseline: float | None = None
+    target: float | None = None
+    latest_value: float | None = None
+    latest_period: str | None = None
+    latest_text: str | None = None
+    range_value: float | None = None
+    to_date_value: float | None = None
+    rated_value: float | None = None
+    percent: float | None = None
+    rating: str | None = None
+    trend: list[tuple[str, float | None]] = Field(default_factory=list)
+    state_value: float | None = None
+    incomplete: bool = False
+    corrected_in: list[str] = Field(default_factory=list)
+
+
+class InitiativeLine(BaseModel):
+    id: int
+    code: str
+    title: str
+    status: str
+    rag: str | None = None
+    rag_note: str = ""
+    status_updated_at: datetime | None = None
+
+
+class ActivityTotals(BaseModel):
+    range_count: int = 0
+    range_participants: int = 0
+    range_female: int = 0
+    range_male: int = 0
+    to_date_count: int = 0
+    to_date_participants: int = 0
+
+
+class GoalSummary(BaseModel):
+    id: int
+    number: int
+    title: str
+    initiatives: list[InitiativeLine] = Field(default_factory=list)
+    indicators: list[IndicatorLine] = Field(default_factory=list)
+    activities: ActivityTotals = Field(default_factory=ActivityTotals)
+
+
+class FocusAreaSummary(BaseModel):
+    id: int
+    number: int
+    title: str
+    goals: list[GoalSummary] = Field(default_factory=list)
+
+    @property
+    def initiatives(self) -> list[InitiativeLine]:
+        return [i for goal in self.goals for i in goal.initiatives]
+
+    @property
+    def indicators(self) -> list[IndicatorLine]:
+        return [i for goal in self.goals for i in goal.indicators]
+
+    @property
+    def rag_counts(self) -> dict[str | None, int]:
+        counts: dict[str | None, int] = {"on_track": 0, "at_risk": 0, "off_track": 0, None: 0}
+        for line in self.initiatives:
+            counts[line.rag] = counts.get(line.rag, 0) + 1
+        return counts
+
+    @property
+    def status_counts(self) -> dict[str, int]:
+        counts = {"planned": 0, "in_progress": 0, "completed": 0, "cancelled": 0}
+        for line in self.initiatives:
+            counts[line.status] = counts.get(line.status, 0) + 1
+        return counts
+
+    @property
+    def rating_counts(self) -> dict[str | None, int]:
+        counts: dict[str | None, int] = {"on_track": 0, "at_risk": 0, "off_track": 0, None: 0}
+        for line in self.indicators:
+            counts[line.rating] = counts.get(line.rating, 0) + 1
+        return counts
+
+
+class ParticipantRow(BaseModel):
+    member_state_id: int | None = None
+    code: str = ""
+    name: str
+    activities: int = 0
+    female: int = 0
+    male: int = 0
+    unspecified: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.female + self.male + self.unspecified
+
+
+class ParticipantTotals(BaseModel):
+    """Plan-wide totals for the activities shown: every state, and head counts without a split."""
+
+    activities: int = 0
+    participants: int = 0
+    female: int = 0
+    male: int = 0
+    member_states: int = 0
+
+    @property
+    def sex_not_recorded(self) -> int:
+        return max(0, self.participants - self.female - self.male)
+
+
+class CompletenessCell(BaseModel):
+    period_code: str
+    category: str
+    submitted_at: datetime | None = None
+    late: bool | None = None
+
+    @property
+    def label(self) -> str:
+        return COMPLETENESS_CATEGORIES[self.category][0]
+
+    @property
+    def symbol(self) -> str:
+        return COMPLETENESS_CATEGORIES[self.category][1]
+
+
+class CompletenessRow(BaseModel):
+    member_state_id: int
+    code: str
+    name: str
+    cells: list[CompletenessCell] = Field(default_factory=list)
+
+
+class PeriodRate(BaseModel):
+    period_code: str
+    expected: int
+    received: int
+    on_time: int
+    counts: dict[str, int]
+
+    @property
+    def received_percent(self) -> float | None:
+        return 100.0 * self.received / self.expected if self.expected else None
+
+    @property
+    def on_time_percent(self) -> float | None:
+        return 100.0 * self.on_time / self.expected if self.expected else None
+
+
+class Completeness(BaseModel):
+    periods: list[PeriodRef] = Field(default_factory=list)
+    rows: list[CompletenessRow] = Field(default_factory=list)
+
+    @property
+    def rates(self) -> list[PeriodRate]:
+        """Reporting rate per period, counted over the rows shown (the grid, not the values)."""
+        rates = []
+        for index, period in enumerate(self.periods):
+            cells = [row.cells[index] for row in self.rows]
+            counts = {key: 0 for key in COMPLETENESS_CATEGORIES}
+            for cell in cells:
+                counts[cell.category] += 1
+            received = sum(counts[key] for key in RECEIVED)
+            on_time = sum(1 for c in cells if c.category in RECEIVED and c.late is False)
+            rates.append(
+                PeriodRate(
+                    period_code=period.code,
+                    expected=len(cells),
+                    received=received,
+                    on_time=on_time,
+                    counts=counts,
+                )
+            )
+        return rates
+
+
+class NarrativeLine(BaseModel):
+    indicator_id: int
+    indicator_code: str
+    indicator_title: str
+    period_code: str
+    member_state_id: int
+    member_state_name: str
+    text: str
+    evidence_url: str = ""
+    corrected: bool = False
+
+
+class Choice(BaseModel):
+    id: int
+    label: str
+    parent_id: int | None = None
+
+
+class FilterChoices(BaseModel):
+    periods: list[str] = Field(default_factory=list)
+    focus_areas: list[Choice] = Field(default_factory=list)
+    goals: list[Choice] = Field(default_factory=list)
+    member_states: list[Choice] = Field(default_factory=list)
+
+
+class SnapshotRef(BaseModel):
+    period_id: int
+    period_code: str
+    frozen_at: datetime
+
+
+class Summary(BaseModel):
+    """Everything a summary page, its exports and a frozen snapshot show."""
+
+    schema_version: int = SCHEMA_VERSION
+    plan_code: str
+    plan_title: str
+    generated_at: datetime
+    frozen_at: datetime | None = None
+    period_from: str | None = None
+    period_to: str | None = None
+    range_periods: list[str] = Field(default_factory=list)
+    to_date_periods: list[str] = Field(default_factory=list)
+    focus_area_id: int | None = None
+    goal_id: int | None = None
+    member_state_id: int | None = None
+    member_state_name: str | None = None
+    own_state_only: bool = False
+    notices: list[str] = Field(default_factory=list)
+    expected_percent: float | None = None
+    focus_areas: list[FocusAreaSummary] = Field(default_factory=list)
+    participants_by_state: list[ParticipantRow] = Field(default_factory=list)
+    participant_totals: ParticipantTotals = Field(default_factory=ParticipantTotals)
+    completeness: Completeness = Field(default_factory=Completeness)
+    narratives: list[NarrativeLine] = Field(default_factory=list)
+    narratives_total: int = 0
+    choices: FilterChoices = Field(default_factory=FilterChoices)
+    snapshots: list[SnapshotRef] = Field(default_factory=list)
+
+    @property
+    def range_label(self) -> str:
+        if not self.range_periods:
+            return "no period"
+        if len(self.range_periods) == 1:
+            return self.range_periods[0]
+        return f"{self.range_periods[0]} to {self.range_periods[-1]}"
+
+    @property
+    def to_date_label(self) -> str:
+        return f"plan to date (to the end of {self.period_to})" if self.period_to else "to date"
+
+    @property
+    def indicators(self) -> list[IndicatorLine]:
+        return [i for fa in self.focus_areas for i in fa.indicators]
+
+    @property
+    def corrected_indicators(self) -> list[IndicatorLine]:
+        return [i for i in self.indicators if i.corrected_in]
+
+    def filter_args(self) -> dict[str, str]:
+        """The query string that reproduces this summary (for export links and bookmarks)."""
+        args = {"from": self.period_from, "to": self.period_to}
+        if self.focus_area_id:
+            args["focus_area"] = str(self.focus_area_id)
+        if self.goal_id:
+            args["goal"] = str(self.goal_id)
+        if self.member_state_id and not self.own_state_only:
+            args["member_state"] = str(self.member_state_id)
+        return {k: v for k, v in args.items() if v}
+
+    def restricted_to_state(self, member_state_id: int | None) -> Summary:
+        """A copy showing one state's rows only (a focal point reading a frozen snapshot)."""
+        copy = self.model_copy(deep=True)
+        copy.participants_by_state = [
+            r for r in copy.participants_by_state if r.member_state_id == member_state_id
+        ]
+        copy.completeness.rows = [
+            r for r in copy.completeness.rows if r.member_state_id == member_state_id
+        ]
+        copy.narratives = [n for n in copy.narratives if n.member_state_id == member_state_id]
+        copy.narratives_total = len(copy.narratives)
+        copy.choices.member_states = [
+            c for c in copy.choices.member_states if c.id == member_state_id
+        ]
+        copy.own_state_only = True
+        copy.member_state_id = member_state_id
+        copy.member_state_name = next((c.label for c in copy.choices.member_states), None)
+        for line in copy.indicators:
+            line.state_value = None
+            line.latest_text = None  # a text answer is one state's row, not a total
+        return copy
+
+
+# --- Filters ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SummaryFilters:
+    """What the person asked for, as typed (a query string or a job's settings)."""
+
+    period_from: str | None = None
+    period_to: str | None = None
+    focus_area_id: str | int | None = None
+    goal_id: str | int | None = None
+    member_state_id: str | int | None = None
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> SummaryFilters:
+        def get(name: str) -> str | None:
+            value = (args.get(name) or "").strip()
+            return value[:40] or None
+
+        return cls(
+            period_from=get("from"),
+            period_to=get("to"),
+            focus_area_id=get("focus_area"),
+            goal_id=get("goal"),
+            member_state_id=get("member_state"),
+        )
+
+
+def _as_id(raw: str | int | None) -> int | str | None:
+    """An id, None when not given, or the raw text back when it is not a whole number."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, int):
+        return raw
+    text = str(raw).strip()
+    return int(text) if text.isdigit() and len(text) < 12 else text
+
+
+@dataclass
+class _Scope:
+    plan: WorkPlan
+    periods: list[ReportingPeriod]
+    range_periods: list[ReportingPeriod]
+    to_date_periods: list[ReportingPeriod]
+    focus_areas: list[FocusArea]
+    goals: list[StrategicGoal]
+    focus_area_id: int | None
+    goal_id: int | None
+    state: MemberState | None  # whose rows are shown (None: every state's)
+    own_state_only: bool
+    notices: list[str]
+
+    @property
+    def goal_ids(self) -> list[int]:
+        return [g.id for g in self.goals]
+
+    @property
+    def range_ids(self) -> list[int]:
+        return [p.id for p in self.range_periods]
+
+    @property
+    def to_date_ids(self) -> list[int]:
+        return [p.id for p in self.to_date_periods]
+
+    @property
+    def state_id(self) -> int | None:
+        return self.state.id if self.state else None
+
+
+def _quote(text: str) -> str:
+    return "“" + str(text)[:40] + "”"
+
+
+def _resolve(
+    session: Session, viewer: Viewer, filters: SummaryFilters, today: date, plan_on: date
+) -> tuple[_Scope, FilterChoices]:
+    """Turn what was asked into what is shown; every correction becomes a notice."""
+    plan = current_work_plan(session, plan_on)
+    if plan is None:
+        raise NotFound("work plan")
+    notices: list[str] = []
+    periods = list(
+        session.exec(
+            select(ReportingPeriod)
+            .where(
+                ReportingPeriod.end_date >= plan.period_start,
+                ReportingPeriod.start_date <= plan.period_end,
+            )
+            .order_by(ReportingPeriod.start_date)
+        ).all()
+    )
+    focus_areas = list(
+        session.exec(
+            select(FocusArea).where(FocusArea.work_plan_id == plan.id).order_by(FocusArea.number)
+        ).all()
+    )
+    goals = list(
+        session.exec(
+            select(StrategicGoal)
+            .join(FocusArea)
+            .where(FocusArea.work_plan_id == plan.id)
+            .order_by(FocusArea.number, StrategicGoal.number)
+        ).all()
+    )
+    states_query = select(MemberState).order_by(col(MemberState.kind).desc(), MemberState.name)
+    if viewer.is_focal_point_only:
+        states_query = states_query.where(MemberState.id == viewer.member_state_id)
+    states = list(session.exec(states_query).all())
+
+    # Reporting periods: the range defaults to the last quarter that has ended.
+    range_periods: list[ReportingPeriod] = []
+    to_date_periods: list[ReportingPeriod] = []
+    if periods:
+        by_code = {p.code: p for p in periods}
+        ended = [p for p in periods if p.end_date < today]
+        default_to = ended[-1] if ended else periods[0]
+        to_period = by_code.get(filters.period_to or "", default_to)
+        if filters.period_to and filters.period_to not in by_code:
+            notices.append(
+                f"There is no reporting period {_quote(filters.period_to)} in this plan; "
+                f"the summary runs to {default_to.code}."
+            )
+        from_period = by_code.get(filters.period_from or "", to_period)
+        if filters.period_from and filters.period_from not in by_code:
+            notices.append(
+                f"There is no reporting period {_quote(filters.period_from)} in this plan; "
+                f"the summary starts at {to_period.code}."
+            )
+            from_period = to_period
+        if from_period.start_date > to_period.start_date:
+            notices.append(
+                f"The range ended before it began ({from_period.code} to {to_period.code}); "
+                f"it has been turned round: {to_period.code} to {from_period.code}."
+            )
+            from_period, to_period = to_period, from_period
+        range_periods = [
+            p for p in periods if from_period.start_date <= p.start_date <= to_period.start_date
+        ]
+        to_date_periods = [p for p in periods if p.start_date <= to_period.start_date]
+    else:
+        notices.append("This plan has no reporting periods yet.")
+
+    # Focus area and strategic goal.
+    fa_ids = {fa.id for fa in focus_areas}
+    goal_by_id = {g.id: g for g in goals}
+    focus_area_id = _as_id(filters.focus_area_id)
+    if focus_area_id is not None and focus_area_id not in fa_ids:
+        notices.append(
+            f"There is no focus area {_quote(str(filters.focus_area_id))} in this plan; "
+            "every focus area is shown."
+        )
+        focus_area_id = None
+    goal_id = _as_id(filters.goal_id)
+    if goal_id is not None and goal_id not in goal_by_id:
+        notices.append(
+            f"There is no strategic goal {_quote(str(filters.goal_id))} in this plan; "
+            "the filter on strategic goal is ignored."
+        )
+        goal_id = None
+    if goal_id is not None:
+        goal_fa = goal_by_id[goal_id].focus_area_id
+        if focus_area_id is not None and focus_area_id != goal_fa:
+            notices.append(
+                "That strategic goal is not under the chosen focus area; "
+                "the whole focus area is shown."
+            )
+            goal_id = None
+        else:
+            focus_area_id = goal_fa
+    shown_goals = [
+        g
+        for g in goals
+        if (goal_id is None or g.id == goal_id)
+        and (focus_area_id is None or g.focus_area_id == focus_area_id)
+    ]
+    shown_fas = [fa for fa in focus_areas if any(g.focus_area_id == fa.id for g in shown_goals)]
+
+    # Member state: a focal point sees their own state's rows, whatever they ask for.
+    state_by_id = {s.id: s for s in states}
+    asked_state = _as_id(filters.member_state_id)
+    state: MemberState | None = None
+    own_only = viewer.is_focal_point_only
+    if own_only:
+        state = state_by_id.get(viewer.member_state_id)
+        if asked_state is not None and asked_state != viewer.member_state_id:
+            notices.append(
+                "Focal points see their own state's rows and plan-wide totals only; "
+                f"showing {state.name if state else 'plan-wide totals'}."
+            )
+    elif asked_state is not None:
+        state = state_by_id.get(asked_state) if isinstance(asked_state, int) else None
+        if state is None:
+            notices.append(
+                f"There is no member state {_quote(str(filters.member_state_id))}; "
+                "every member state is shown."
+            )
+
+    choices = FilterChoices(
+        periods=[p.code for p in periods],
+        focus_areas=[Choice(id=fa.id, label=f"{fa.number}. {fa.title}") for fa in focus_areas],
+        goals=[
+            Choice(id=g.id, label=f"{g.number}. {g.title}", parent_id=g.focus_area_id)
+            for g in goals
+        ],
+        member_states=[Choice(id=s.id, label=s.name) for s in states],
+    )
+    scope = _Scope(
+        plan=plan,
+        periods=periods,
+        range_periods=range_periods,
+        to_date_periods=to_date_periods,
+        focus_areas=shown_fas,
+        goals=shown_goals,
+        focus_area_id=focus_area_id,
+        goal_id=goal_id,
+        state=state,
+        own_state_only=own_only,
+        notices=notices,
+    )
+    return scope, choices
+
+
+# --- The queries --------------------------------------------------------------------------------
+
+
+def _approved_submissions():
+    return select(Submission.id).where(Submission.status == "approved")
+
+
+def _indicators_in_scope(scope: _Scope, *conditions):
+    """Ids of the indicators shown (and meeting ``conditions``): a subquery, so that the values
+    are found through the index on indicator_id, not by joining every value to its indicator."""
+    initiatives = select(Initiative.id).where(col(Initiative.strategic_goal_id).in_(scope.goal_ids))
+    return select(Indicator.id).where(
+        Indicator.work_plan_id == scope.plan.id,
+        or_(
+            col(Indicator.strategic_goal_id).in_(scope.goal_ids),
+            col(Indicator.initiative_id).in_(initiatives),
+        ),
+        *conditions,
+    )
+
+
+def _period_rank(scope: _Scope):
+    """The period's place in time (1 = first), from the periods already loaded: ordering by it
+    needs no join to reporting_period for every value."""
+    ranks = {period.id: rank for rank, period in enumerate(scope.to_date_periods, start=1)}
+    return case(ranks, value=IndicatorValue.reporting_period_id, else_=0)
+
+
+def _own_rows_only(scope: _Scope, member_state_column) -> list:
+    """The condition keeping one state's rows when a state is in scope (always for a focal
+    point, whose scope is their own state, or nothing at all when they have none)."""
+    if scope.state_id is not None or scope.own_state_only:
+        return [member_state_column == scope.state_id]
+    return []
+
+
+def _state_flag(scope: _Scope):
+    """1 for the row state's values, 0 for the others: one GROUP BY gives both the total and
+    the state's own figure, so a state in scope costs no extra query."""
+    if scope.state_id is None:
+        return literal_column("0")
+    return case((IndicatorValue.member_state_id == scope.state_id, 1), else_=0)
+
+
+_VALID_PAIR = and_(col(IndicatorValue.numerator).is_not(None), col(IndicatorValue.denominator) > 0)
+_SEX_INCOMPLETE = and_(
+    or_(col(IndicatorValue.female).is_not(None), col(IndicatorValue.male).is_not(None)),
+    or_(
+        col(IndicatorValue.value).is_(None),
+        col(IndicatorValue.female).is_(None),
+        col(IndicatorValue.male).is_(None),
+        func.abs(IndicatorValue.female + IndicatorValue.male - IndicatorValue.value) > 1e-9,
+    ),
+)
+
+
+@dataclass
+class _Sums:
+    value: float | None = None
+    numerator: float = 0.0
+    denominator: float = 0.0
+    has_pair: bool = False
+    yes: int = 0
+    incomplete: bool = False
+    seen: bool = False
+
+    def add(self, value, numerator, denominator, yes, incomplete) -> None:
+        self.seen = self.seen or value is not None or bool(denominator) or yes is not None
+        if value is not None:
+            self.value = (self.value or 0.0) + float(value)
+        if denominator:
+            self.numerator += float(numerator or 0)
+            self.denominator += float(denominator)
+            self.has_pair = True
+        self.yes += int(yes or 0)
+        self.incomplete = self.incomplete or bool(incomplete)
+
+    def figure(self, unit: str) -> float | None:
+        """The figure these sums stand for: percentages from the summed parts, never averaged."""
+        if unit == "percentage":
+            return 100.0 * self.numerator / self.denominator if self.has_pair else None
+        if unit == "yes_no":
+            return float(self.yes) if self.seen else None
+        if unit == "text":
+            return None
+        return self.value
+
+
+def _period_sums(session: Session, scope: _Scope):
+    """Approved values summed per indicator and period (and per 'is the row state')."""
+    iv = IndicatorValue
+    flag = _state_flag(scope).label("is_state")
+    query = (
+        select(
+            iv.indicator_id,
+            iv.reporting_period_id,
+            flag,
+            func.sum(iv.value),
+            func.sum(case((_VALID_PAIR, iv.numerator), else_=None)),
+            func.sum(case((_VALID_PAIR, iv.denominator), else_=None)),
+            func.sum(case((iv.value == 1, 1), else_=0)),
+            func.max(case((col(iv.corrected_after_close).is_(True), 1), else_=0)),
+            func.max(case((_SEX_INCOMPLETE, 1), else_=0)),
+        )
+        .where(
+            col(iv.submission_id).in_(_approved_submissions()),
+            col(iv.reporting_period_id).in_(scope.to_date_ids),
+            col(iv.indicator_id).in_(_indicators_in_scope(scope)),
+        )
+        .group_by(iv.indicator_id, iv.reporting_period_id)
+    )
+    if scope.state_id is not None:
+        query = query.group_by(flag)
+    return session.exec(query).all()
+
+
+def _latest_sums(session: Session, scope: _Scope):
+    """Each state's latest approved value (to date, and within the range), summed per indicator.
+
+    Only for indicators where the latest value stands: cumulative ones and yes/no answers.
+    First each (indicator, state)'s latest period (a GROUP BY), then those values (found by
+    the unique index) summed: cheaper than sorting every value for a window function.
+    """
+    iv = IndicatorValue
+    approved_in_scope = (
+        col(iv.submission_id).in_(_approved_submissions()),
+        col(iv.reporting_period_id).in_(scope.to_date_ids),
+        col(iv.indicator_id).in_(
+            _indicators_in_scope(
+                scope, or_(Indicator.aggregation == "cumulative", Indicator.unit == "yes_no")
+            )
+        ),
+    )
+    latest = (
+        select(
+            iv.indicator_id.label("indicator_id"),
+            iv.member_state_id.label("member_state_id"),
+            func.max(_period_rank(scope)).label("rank"),
+        )
+        .where(*approved_in_scope)
+        .group_by(iv.indicator_id, iv.member_state_id)
+        # Computed once: PostgreSQL would otherwise repeat it in every parallel worker.
+        .cte("latest_period")
+        .prefix_with("MATERIALIZED")
+    )
+    period_of_rank = case(
+        {rank: period.id for rank, period in enumerate(scope.to_date_periods, start=1)},
+        value=latest.c.rank,
+    )
+    # The range and "to date" end on the same period, so a state's latest value within the
+    # range is its latest value to date when that one falls in the range (else it has none).
+    in_range = col(iv.reporting_period_id).in_(scope.range_ids)
+
+    def ranged(column):
+        return func.sum(case((in_range, column), else_=None))
+
+    numerator = case((_VALID_PAIR, iv.numerator), else_=None)
+    denominator = case((_VALID_PAIR, iv.denominator), else_=None)
+    yes = case((iv.value == 1, 1), else_=0)
+    flag = _state_flag(scope).label("is_state")
+    query = (
+        select(
+            iv.indicator_id,
+            flag,
+            func.sum(iv.value),
+            func.sum(numerator),
+            func.sum(denominator),
+            func.sum(yes),
+            func.sum(case((_SEX_INCOMPLETE, 1), else_=0)),
+            ranged(iv.value),
+            ranged(numerator),
+            ranged(denominator),
+            ranged(yes),
+        )
+        .join(
+            latest,
+            and_(
+                latest.c.indicator_id == iv.indicator_id,
+                latest.c.member_state_id == iv.member_state_id,
+                iv.reporting_period_id == period_of_rank,
+            ),
+        )
+        # No WHERE: a value is unique per indicator, period and state, so the one joined is
+        # the approved one the latest period was found from.
+        .group_by(iv.indicator_id)
+    )
+    if scope.state_id is not None:
+        query = query.group_by(flag)
+    return session.exec(query).all()
+
+
+def _latest_texts(session: Session, scope: _Scope) -> dict[int, str]:
+    """The newest approved answer of each text indicator (the row state's, when one is shown)."""
+    iv = IndicatorValue
+    ranked = (
+        select(
+            iv.indicator_id.label("indicator_id"),
+            iv.text_value.label("text_value"),
+            func.row_number()
+            .over(
+                partition_by=iv.indicator_id,
+                order_by=(_period_rank(scope).desc(), col(iv.id).desc()),
+            )
+            .label("rn"),
+        )
+        .where(
+            col(iv.submission_id).in_(_approved_submissions()),
+            col(iv.reporting_period_id).in_(scope.to_date_ids),
+            col(iv.indicator_id).in_(_indicators_in_scope(scope, Indicator.unit == "text")),
+            *_own_rows_only(scope, iv.member_state_id),
+        )
+        .subquery()
+    )
+    rows = session.exec(
+        select(ranked.c.indicator_id, ranked.c.text_value).where(ranked.c.rn == 1)
+    ).all()
+    return {indicator_id: text for indicator_id, text in rows}
+
+
+def _activity_participants():
+    """Per activity: its participants as the plan counts them, and the split by sex."""
+    ap = ActivityParticipation
+    split = (
+        select(
+            ap.activity_id.label("activity_id"),
+            func.sum(func.coalesce(ap.female, 0)).label("female"),
+            func.sum(func.coalesce(ap.male, 0)).label("male"),
+            func.sum(
+                func.coalesce(ap.female, 0)
+                + func.coalesce(ap.male, 0)
+                + func.coalesce(ap.unspecified, 0)
+            ).label("counted"),
+        )
+        .group_by(ap.activity_id)
+        .subquery()
+    )
+    # The reported head count when given, else the per-state figures plus others.
+    participants = func.coalesce(
+        Activity.participant_total,
+        func.coalesce(split.c.counted, 0) + Activity.other_participants,
+    )
+    return split, participants
+
+
+def _indicator_matches_activity():
+    """A computed indicator counts its initiative's activities (a goal's: all its initiatives'),
+    of the kinds it names (comma-separated; empty means every kind)."""
+    kinds = literal(",") + Indicator.activity_kinds + literal(",")
+    return and_(
+        or_(
+            Activity.initiative_id == Indicator.initiative_id,
+            and_(
+                col(Indicator.initiative_id).is_(None),
+                Initiative.strategic_goal_id == Indicator.strategic_goal_id,
+            ),
+        ),
+        or_(Indicator.activity_kinds == "", kinds.like(literal("%,") + Activity.kind + ",%")),
+    )
+
+
+def _computed_per_period(session: Session, scope: _Scope):
+    """Activities and participants per computed indicator and period."""
+    split, participants = _activity_participants()
+    query = (
+        select(
+            Indicator.id,
+            ReportingPeriod.id,
+            func.count(Activity.id),
+            func.sum(participants),
+        )
+        .select_from(Indicator)
+        .join(Activity, true())
+        .join(Initiative, col(Initiative.id) == Activity.initiative_id)
+        .join(
+            ReportingPeriod,
+            and_(
+                Activity.start_date >= ReportingPeriod.start_date,
+                Activity.start_date <= ReportingPeriod.end_date,
+            ),
+        )
+        .outerjoin(split, split.c.activity_id == Activity.id)
+        .where(
+            col(Indicator.id).in_(_indicators_in_scope(scope)),
+            col(Indicator.computed_from).is_not(None),
+            _indicator_matches_activity(),
+            col(ReportingPeriod.id).in_(scope.to_date_ids),
+        )
+        .group_by(Indicator.id, ReportingPeriod.id)
+    )
+    return session.exec(query).all()
+
+
+def _computed_states(session: Session, scope: _Scope):
+    """Member states taking part, per computed indicator: per period, in range and to date."""
+    ap = ActivityParticipation
+    in_range = and_(
+        Activity.start_date >= scope.range_periods[0].start_date,
+        Activity.start_date <= scope.range_periods[-1].end_date,
+    )
+    query = (
+        select(
+            Indicator.id,
+            ReportingPeriod.id,
+            func.count(func.distinct(ap.member_state_id)),
+        )
+        .select_from(Indicator)
+        .join(Activity, true())
+        .join(Initiative, col(Initiative.id) == Activity.initiative_id)
+        .join(ap, col(ap.activity_id) == Activity.id)
+        .join(
+            ReportingPeriod,
+            and_(
+                Activity.start_date >= ReportingPeriod.start_date,
+                Activity.start_date <= ReportingPeriod.end_date,
+            ),
+        )
+        .where(
+            col(Indicator.id).in_(_indicators_in_scope(scope)),
+            Indicator.computed_from == "member_states_participating",
+            _indicator_matches_activity(),
+            col(ReportingPeriod.id).in_(scope.to_date_ids),
+        )
+        .group_by(Indicator.id, ReportingPeriod.id)
+    )
+    # Distinct states over several periods are not the sum of each period's: one more GROUP BY.
+    window = (
+        select(
+            Indicator.id,
+            literal(None),
+            func.count(func.distinct(ap.member_state_id)),
+        )
+        .select_from(Indicator)
+        .join(Activity, true())
+        .join(Initiative, col(Initiative.id) == Activity.initiative_id)
+        .join(ap, col(ap.activity_id) == Activity.id)
+        .where(
+            col(Indicator.id).in_(_indicators_in_scope(scope)),
+            Indicator.computed_from == "member_states_participating",
+            _indicator_matches_activity(),
+            Activity.start_date >= scope.to_date_periods[0].start_date,
+            Activity.start_date <= scope.to_date_periods[-1].end_date,
+        )
+        .group_by(Indicator.id)
+    )
+    ranged = window.where(in_range).with_only_columns(
+        Indicator.id, literal(-1), func.count(func.distinct(ap.member_state_id))
+    )
+    return session.exec(query.union_all(window, ranged)).all()
+
+
+def _activity_totals(session: Session, scope: _Scope):
+    """Activities delivered and their participants per strategic goal, in range and to date."""
+    split, participants = _activity_participants()
+    in_range = Activity.start_date >= scope.range_periods[0].start_date
+
+    def when_in_range(column):
+        return func.sum(case((in_range, column), else_=0))
+
+    query = (
+        select(
+            Initiative.strategic_goal_id,
+            when_in_range(1),
+            when_in_range(participants),
+            when_in_range(func.coalesce(split.c.female, 0)),
+            when_in_range(func.coalesce(split.c.male, 0)),
+            func.count(Activity.id),
+            func.sum(participants),
+        )
+        .select_from(Activity)
+        .join(Initiative, col(Initiative.id) == Activity.initiative_id)
+        .outerjoin(split, split.c.activity_id == Activity.id)
+        .where(
+            col(Initiative.strategic_goal_id).in_(scope.goal_ids),
+            Activity.start_date >= scope.to_date_periods[0].start_date,
+            Activity.start_date <= scope.range_periods[-1].end_date,
+        )
+        .group_by(Initiative.strategic_goal_id)
+    )
+    return session.exec(query).all()
+
+
+def _activities_in_range(scope: _Scope):
+    return and_(
+        col(Initiative.strategic_goal_id).in_(scope.goal_ids),
+        Activity.start_date >= scope.range_periods[0].start_date,
+        Activity.start_date <= scope.range_periods[-1].end_date,
+    )
+
+
+def _participants_by_state(session: Session, scope: _Scope) -> list[ParticipantRow]:
+    """Participants per member state in the range: every state's, or the row state's only."""
+    ap = ActivityParticipation
+    query = (
+        select(
+            ap.member_state_id,
+            MemberState.code,
+            MemberState.name,
+            func.count(func.distinct(ap.activity_id)),
+            func.sum(func.coalesce(ap.female, 0)),
+            func.sum(func.coalesce(ap.male, 0)),
+            func.sum(func.coalesce(ap.unspecified, 0)),
+        )
+        .join(Activity, col(Activity.id) == ap.activity_id)
+        .join(Initiative, col(Initiative.id) == Activity.initiative_id)
+        .join(MemberState, col(MemberState.id) == ap.member_state_id)
+        .where(_activities_in_range(scope))
+        .group_by(ap.member_state_id, MemberState.code, MemberState.name)
+        .order_by(MemberState.name)
+    )
+    if scope.state_id is not None or scope.own_state_only:
+        query = query.where(ap.member_state_id == scope.state_id)
+    return [
+        ParticipantRow(
+            member_state_id=state_id,
+            code=code,
+            name=name,
+            activities=activities,
+            female=int(female or 0),
+            male=int(male or 0),
+            unspecified=int(unspecified or 0),
+        )
+        for state_id, code, name, activities, female, male, unspecified in session.exec(query).all()
+    ]
+
+
+def _participant_totals(session: Session, scope: _Scope) -> ParticipantTotals:
+    """Plan-wide totals for the range: totals, not any one state's rows."""
+    split, participants = _activity_participants()
+    totals = session.exec(
+        select(
+            func.count(Activity.id),
+            func.sum(participants),
+            func.sum(func.coalesce(split.c.female, 0)),
+            func.sum(func.coalesce(split.c.male, 0)),
+            select(func.count(func.distinct(ActivityParticipation.member_state_id)))
+            .join(Activity, col(Activity.id) == ActivityParticipation.activity_id)
+            .join(Initiative, col(Initiative.id) == Activity.initiative_id)
+            .where(_activities_in_range(scope))
+            .scalar_subquery(),
+        )
+        .select_from(Activity)
+        .join(Initiative, col(Initiative.id) == Activity.initiative_id)
+        .outerjoin(split, split.c.activity_id == Activity.id)
+        .where(_activities_in_range(scope))
+    ).one()
+    count, people, female, male, states = totals
+    return ParticipantTotals(
+        activities=count or 0,
+        participants=int(people or 0),
+        female=int(female or 0),
+        male=int(male or 0),
+        member_states=states or 0,
+    )
+
+
+def _completeness(
+    session: Session, scope: _Scope, today: date, office_tz: ZoneInfo
+) -> Completeness:
+    """Member states that report in this plan x the periods to date, one category per cell."""
+    reporters = (
+        select(IndicatorReportingState.member_state_id)
+        .join(Indicator, col(Indicator.id) == IndicatorReportingState.indicator_id)
+        .where(Indicator.work_plan_id == scope.plan.id, col(Indicator.computed_from).is_(None))
+    )
+    states_query = (
+        select(MemberState.id, MemberState.code, MemberState.name)
+        .where(col(MemberState.id).in_(reporters))
+        .order_by(MemberState.name)
+    )
+    submissions_query = select(
+        Submission.member_state_id,
+        Submission.reporting_period_id,
+        Submission.status,
+        Submission.submitted_at,
+    ).where(col(Submission.reporting_period_id).in_(scope.to_date_ids))
+    if scope.state_id is not None or scope.own_state_only:
+        states_query = states_query.where(MemberState.id == scope.state_id)
+        submissions_query = submissions_query.where(Submission.member_state_id == scope.state_id)
+    states = session.exec(states_query).all()
+    found = {
+        (state_id, period_id): (status, submitted_at)
+        for state_id, period_id, status, submitted_at in session.exec(submissions_query).all()
+    }
+    cutoffs = {p.id: _end_of_day(p.due_date, office_tz) for p in scope.to_date_periods}
+    rows = []
+    for state_id, code, name in states:
+        cells = []
+        for period in scope.to_date_periods:
+            status, submitted_at = found.get((state_id, period.id), (None, None))
+            cells.append(_cell(period, status, _aware(submitted_at), cutoffs[period.id], today))
+        rows.append(CompletenessRow(member_state_id=state_id, code=code, name=name, cells=cells))
+    return Completeness(periods=[_period_ref(p) for p in scope.to_date_periods], rows=rows)
+
+
+def _end_of_day(day: date, office_tz: ZoneInfo) -> datetime:
+    """The first instant after ``day`` ends in the office's time zone, in UTC."""
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=office_tz).astimezone(UTC)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def _cell(
+    period: ReportingPeriod,
+    status: str | None,
+    submitted_at: datetime | None,
+    cutoff: datetime,
+    today: date,
+) -> CompletenessCell:
+    late = None if submitted_at is None else submitted_at >= cutoff
+    if status == "approved":
+        category = "approved"
+    elif status == "returned":
+        category = "returned"
+    elif status == "submitted":
+        category = "late" if late else "on_time"
+    elif today > period.due_date:
+        category = "missing"
+    else:
+        category = "not_due"
+    if category in ("missing", "not_due"):
+        submitted_at, late = None, None
+    return CompletenessCell(
+        period_code=period.code, category=category, submitted_at=submitted_at, late=late
+    )
+
+
+def _narratives(session: Session, scope: _Scope, limit: int | None) -> tuple[list, int]:
+    """Narratives of approved values in the range, newest period first; the row state's only
+    when one is in scope."""
+    iv = IndicatorValue
+    conditions = [
+        col(iv.submission_id).in_(_approved_submissions()),
+        col(iv.reporting_period_id).in_(scope.range_ids),
+        col(iv.indicator_id).in_(_indicators_in_scope(scope)),
+        iv.narrative != literal_column("''"),  # a literal, so the partial index applies
+    ]
+    if scope.state_id is not None or scope.own_state_only:
+        conditions.append(iv.member_state_id == scope.state_id)
+    query = (
+        select(
+            Indicator.id,
+            Indicator.code,
+            Indicator.title,
+            ReportingPeriod.code,
+            MemberState.id,
+            MemberState.name,
+            iv.narrative,
+            iv.evidence_url,
+            iv.corrected_after_close,
+            func.count().over(),
+        )
+        .join(Indicator, col(Indicator.id) == iv.indicator_id)
+        .join(ReportingPeriod, col(ReportingPeriod.id) == iv.reporting_period_id)
+        .join(MemberState, col(MemberState.id) == iv.member_state_id)
+        .where(*conditions)
+        .order_by(col(ReportingPeriod.start_date).desc(), Indicator.code, MemberState.name)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    rows = session.exec(query).all()
+    lines = [
+        NarrativeLine(
+            indicator_id=row[0],
+            indicator_code=row[1],
+            indicator_title=row[2],
+            period_code=row[3],
+            member_state_id=row[4],
+            member_state_name=row[5],
+            text=row[6],
+            evidence_url=row[7] or "",
+            corrected=bool(row[8]),
+        )
+        for row in rows
+    ]
+    return lines, (rows[0][-1] if rows else 0)
+
+
+def _snapshots(session: Session, scope: _Scope) -> list[SnapshotRef]:
+    from app.reports.models import SummarySnapshot
+
+    rows = session.exec(
+        select(ReportingPeriod.id, ReportingPeriod.code, SummarySnapshot.created_at)
+        .join(SummarySnapshot, col(SummarySnapshot.reporting_period_id) == ReportingPeriod.id)
+        .where(col(ReportingPeriod.id).in_([p.id for p in scope.periods]))
+        .order_by(ReportingPeriod.start_date)
+    ).all()
+    return [SnapshotRef(period_id=i, period_code=c, frozen_at=_aware(t)) for i, c, t in rows]
+
+
+# --- Putting it together --------------------------------------------------------------------
+
+
+def _period_ref(period: ReportingPeriod) -> PeriodRef:
+    return PeriodRef(
+        id=period.id,
+        code=period.code,
+        start_date=period.start_date,
+        end_date=period.end_date,
+        due_date=period.due_date,
+        status=period.status,
+    )
+
+
+def expected_share(plan: WorkPlan, until: date) -> float:
+    """Share (0..1) of the plan's time elapsed by the end of ``until``."""
+    total = (plan.period_end - plan.period_start).days + 1
+    elapsed = (until - plan.period_start).days + 1
+    return min(1.0, max(0.0, elapsed / total)) if total > 0 else 1.0
+
+
+def rate_indicator(
+    direction: str,
+    value: float | None,
+    target: float | None,
+    baseline: float | None,
+    expected: float,
+) -> tuple[str | None, float | None]:
+    """(rating, percent achieved) for one indicator; the thresholds are at the top of this file.
+
+    ``value`` is the figure rated: the total to date for ``increase`` indicators, the latest
+    level for ``decrease`` and ``maintain`` ones. ``expected`` is the share of the plan elapsed.
+    """
+    if value is None or target is None:
+        return None, None
+    if direction == "maintain":
+        percent = 100.0 if value >= target else (100.0 * value / target if target else 0.0)
+        if value >= target:
+            return "on_track", percent
+        if value >= target * (1 - MAINTAIN_AT_RISK_MARGIN):
+            return "at_risk", percent
+        return "off_track", percent
+    if direction == "decrease" and (baseline is None or baseline <= target):
+        percent = 100.0 if value <= target else 100.0 * target / value
+        if value <= target:
+            return "on_track", percent
+        if value <= target * (1 + DECREASE_AT_RISK_MARGIN):
+            return "at_risk", percent
+        return "off_track", percent
+    percent = percent_of_target(value, target, baseline, direction)
+    if percent is None:
+        return None, None
+    if direction == "decrease" and baseline is not None and value >= baseline:
+        return "off_track", percent  # not falling at all
+    wanted = 100.0 * expected
+    if percent >= 100.0 or percent >= ON_TRACK_SHARE * wanted:
+        return "on_track", percent
+    if percent >= AT_RISK_SHARE * wanted:
+        return "at_risk", percent
+    return "off_track", percent
+
+
+@dataclass
+class _Figures:
+    """The grouped rows of the summary's queries, keyed by indicator (and period)."""
+
+    per_period: dict[tuple[int, int], _Sums] = field(default_factory=dict)
+    state_per_period: dict[tuple[int, int], _Sums] = field(default_factory=dict)
+    corrected: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    latest_to_date: dict[int, _Sums] = field(default_factory=lambda: defaultdict(_Sums))
+    latest_range: dict[int, _Sums] = field(default_factory=lambda: defaultdict(_Sums))
+    latest_state: dict[int, _Sums] = field(default_factory=lambda: defaultdict(_Sums))
+    texts: dict[int, str] = field(default_factory=dict)
+    computed: dict[tuple[int, int], tuple[float, float]] = field(default_factory=dict)
+    computed_states: dict[tuple[int, int | None], int] = field(default_factory=dict)
+
+
+def _gather_figures(session: Session, scope: _Scope, indicators: list[Indicator]) -> _Figures:
+    """Run the indicator queries (a fixed number) and file their rows for quick lookup."""
+    figures = _Figures()
+    for ind_id, period_id, is_state, value, num, den, yes, fixed, incomplete in _period_sums(
+        session, scope
+    ):
+        key = (ind_id, period_id)
+        if key not in figures.per_period:
+            figures.per_period[key] = _Sums()
+        figures.per_period[key].add(value, num, den, yes, incomplete)
+        if is_state:
+            figures.state_per_period[key] = own = _Sums()
+            own.add(value, num, den, yes, incomplete)
+        if fixed:
+            figures.corrected[ind_id].add(period_id)
+    for row in _latest_sums(session, scope):
+        ind_id, is_state, v, n, d, yes, incomplete, rv, rn, rd, ryes = row
+        figures.latest_to_date[ind_id].add(v, n, d, yes, incomplete)
+        figures.latest_range[ind_id].add(rv, rn, rd, ryes, False)
+        if is_state:
+            figures.latest_state[ind_id].add(v, n, d, yes, incomplete)
+    figures.texts = _latest_texts(session, scope)
+    if any(i.computed_from for i in indicators):
+        for ind_id, period_id, activities, people in _computed_per_period(session, scope):
+            figures.computed[ind_id, period_id] = (float(activities), float(people or 0))
+        for ind_id, period_id, states in _computed_states(session, scope):
+            figures.computed_states[ind_id, period_id] = states
+    return figures
+
+
+# (period id, period code, within the range) for each period to date, in time order.
+_PeriodKey = tuple[int, str, bool]
+
+
+def _indicator_lines(
+    session: Session, scope: _Scope, indicators: list[Indicator], initiatives: dict[int, str]
+) -> dict[int, IndicatorLine]:
+    figures = _gather_figures(session, scope, indicators)
+    range_ids = set(scope.range_ids)
+    periods = [(p.id, p.code, p.id in range_ids) for p in scope.to_date_periods]
+    expected = expected_share(scope.plan, scope.to_date_periods[-1].end_date)
+    return {
+        indicator.id: _indicator_line(
+            indicator, figures, periods, scope, expected, initiatives.get(indicator.initiative_id)
+        )
+        for indicator in indicators
+    }
+
+
+def _reported_windows(
+    indicator_id: int, unit: str, figures: _Figures, periods: list[_PeriodKey]
+) -> tuple[list[tuple[str, float | None]], _Sums, _Sums, _Sums]:
+    """A reported indicator's trend, and its sums over the range, to date and for the state."""
+    trend: list[tuple[str, float | None]] = []
+    range_sums, to_date_sums, state_sums = _Sums(), _Sums(), _Sums()
+    for period_id, code, in_range in periods:
+        sums = figures.per_period.get((indicator_id, period_id))
+        if sums is None:
+            trend.append((code, None))
+        else:
+            trend.append((code, sums.figure(unit)))
+            to_date_sums.add(
+                sums.value, sums.numerator, sums.denominator, sums.yes, sums.incomplete
+            )
+            if in_range:
+                range_sums.add(sums.value, sums.numerator, sums.denominator, sums.yes, False)
+        own = figures.state_per_period.get((indicator_id, period_id))
+        if own is not None:
+            state_sums.add(own.value, own.numerator, own.denominator, own.yes, False)
+    return trend, range_sums, to_date_sums, state_sums
+
+
+def _windows(
+    indicator: Indicator, figures: _Figures, periods: list[_PeriodKey], scope: _Scope
+) -> tuple[list, float | None, float | None, float | None, bool]:
+    """(trend, range value, to-date value, the state's value, sex split incomplete)."""
+    unit = indicator.unit
+    if indicator.computed_from:
+        trend = [
+            (code, _computed_value(indicator, figures.computed, figures.computed_states, pid))
+            for pid, code, _in_range in periods
+        ]
+        ranged, to_date = _computed_windows(
+            indicator, figures.computed, figures.computed_states, scope
+        )
+        return trend, ranged, to_date, None, False
+    trend, range_sums, to_date_sums, state_sums = _reported_windows(
+        indicator.id, unit, figures, periods
+    )
+    if indicator.aggregation == "cumulative" or unit == "yes_no":
+        latest = figures.latest_to_date.get(indicator.id, _Sums())
+        return (
+            trend,
+            figures.latest_range.get(indicator.id, _Sums()).figure(unit),
+            latest.figure(unit),
+            figures.latest_state.get(indicator.id, _Sums()).figure(unit),
+            latest.incomplete,
+        )
+    return (
+        trend,
+        range_sums.figure(unit),
+        to_date_sums.figure(unit),
+        state_sums.figure(unit),
+        to_date_sums.incomplete,
+    )
+
+
+def _indicator_line(
+    indicator: Indicator,
+    figures: _Figures,
+    periods: list[_PeriodKey],
+    scope: _Scope,
+    expected: float,
+    initiative_code: str | None,
+) -> IndicatorLine:
+    unit = indicator.unit
+    trend, range_value, to_date_value, state_value, incomplete = _windows(
+        indicator, figures, periods, scope
+    )
+    latest_period, latest_value = next(
+        ((code, value) for code, value in reversed(trend) if value is not None), (None, None)
+    )
+    # Increase indicators are rated on what has been achieved to date; decrease and maintain
+    # ones on their current level (a cumulative one's to-date figure already is its level).
+    rated = to_date_value
+    if indicator.direction != "increase" and indicator.aggregation != "cumulative":
+        rated = latest_value
+    rating, percent = (None, None)
+    if unit != "text":
+        rating, percent = rate_indicator(
+            indicator.direction, rated, indicator.target_value, indicator.baseline_value, expected
+        )
+    rank = {period_id: n for n, (period_id, _code, _r) in enumerate(periods)}
+    code_of = {period_id: code for period_id, code, _r in periods}
+    corrected = sorted(figures.corrected.get(indicator.id, ()), key=rank.__getitem__)
+    return IndicatorLine(
+        id=indicator.id,
+        code=indicator.code,
+        title=indicator.title,
+        level=indicator.level,
+        unit=unit,
+        direction=indicator.direction,
+        aggregation=indicator.aggregation,
+        is_proposed=indicator.is_proposed,
+        computed_from=indicator.computed_from,
+        by_sex=indicator.by_sex,
+        initiative_code=initiative_code,
+        baseline=indicator.baseline_value,
+        target=indicator.target_value,
+        latest_value=latest_value,
+        latest_period=None if unit == "text" else latest_period,
+        latest_text=figures.texts.get(indicator.id),
+        range_value=range_value,
+        to_date_value=to_date_value,
+        rated_value=rated,
+        percent=percent,
+        rating=rating,
+        trend=trend,
+        state_value=state_value if scope.state_id is not None else None,
+        incomplete=incomplete and indicator.by_sex,
+        corrected_in=[code_of[p] for p in corrected],
+    )
+
+
+def _computed_value(indicator, computed, computed_states, period_id) -> float:
+    if indicator.computed_from == "member_states_participating":
+        return float(computed_states.get((indicator.id, period_id), 0))
+    activities, people = computed.get((indicator.id, period_id), (0.0, 0.0))
+    return activities if indicator.computed_from == "activities" else people
+
+
+def _computed_windows(indicator, computed, computed_states, scope: _Scope):
+    if indicator.computed_from == "member_states_participating":
+        return (
+            float(computed_states.get((indicator.id, -1), 0)),
+            float(computed_states.get((indicator.id, None), 0)),
+        )
+    range_ids = set(scope.range_ids)
+    index = 0 if indicator.computed_from == "activities" else 1
+    to_date = sum(
+        computed.get((indicator.id, p.id), (0.0, 0.0))[index] for p in scope.to_date_periods
+    )
+    in_range = sum(computed.get((indicator.id, p), (0.0, 0.0))[index] for p in range_ids)
+    return float(in_range), float(to_date)
+
+
+def office_timezone(name: str | None = None) -> ZoneInfo:
+    """The office's time zone: the one named, the app's setting, else Bangkok."""
+    if name is None:
+        try:
+            from flask import current_app
+
+            name = current_app.config.get("OFFICE_TIMEZONE")
+        except RuntimeError:  # outside an application context
+            name = None
+    try:
+        return ZoneInfo(name or DEFAULT_OFFICE_TIMEZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def build_summary(
+    session: Session,
+    viewer: Viewer,
+    filters: SummaryFilters | None = None,
+    *,
+    today: date | None = None,
+    office_tz: str | None = None,
+    narratives_limit: int | None = NARRATIVES_SHOWN,
+    plan_on: date | None = None,
+) -> Summary:
+    """The summary the viewer may read, for the filters given (corrected where they make no
+    sense, with a notice saying so). Raises ``NotFound`` when there is no work plan.
+
+    A fixed number of queries, whatever the size of the data. ``narratives_limit=None`` keeps
+    every narrative of the range (exports, snapshots). The plan is the one running on
+    ``plan_on`` (default: today).
+    """
+    today = today or date.today()
+    scope, choices = _resolve(session, viewer, filters or SummaryFilters(), today, plan_on or today)
+    summary = Summary(
+        plan_code=scope.plan.code,
+        plan_title=scope.plan.title,
+        generated_at=utcnow(),
+        focus_area_id=scope.focus_area_id,
+        goal_id=scope.goal_id,
+        member_state_id=scope.state_id,
+        member_state_name=scope.state.name if scope.state else None,
+        own_state_only=scope.own_state_only,
+        notices=scope.notices,
+        choices=choices,
+        snapshots=_snapshots(session, scope),
+    )
+    if not scope.range_periods:
+        return summary
+    summary.period_from = scope.range_periods[0].code
+    summary.period_to = scope.range_periods[-1].code
+    summary.range_periods = [p.code for p in scope.range_periods]
+    summary.to_date_periods = [p.code for p in scope.to_date_periods]
+    summary.expected_percent = 100.0 * expected_share(
+        scope.plan, scope.to_date_periods[-1].end_date
+    )
+
+    initiatives = list(
+        session.exec(
+            select(Initiative)
+            .where(col(Initiative.strategic_goal_id).in_(scope.goal_ids))
+            .order_by(Initiative.code)
+        ).all()
+    )
+    indicators = list(
+        session.exec(
+            select(Indicator)
+            .where(col(Indicator.id).in_(_indicators_in_scope(scope)))
+            .order_by(Indicator.code)
+        ).all()
+    )
+    lines = _indicator_lines(session, scope, indicators, {i.id: i.code for i in initiatives})
+    activity_rows = {row[0]: row[1:] for row in _activity_totals(session, scope)}
+
+    goals: dict[int, GoalSummary] = {}
+    for goal in scope.goals:
+        counts = activity_rows.get(goal.id)
+        totals = ActivityTotals()
+        if counts:
+            r_count, r_people, r_female, r_male, count, people = counts
+            totals = ActivityTotals(
+                range_count=int(r_count or 0),
+                range_participants=int(r_people or 0),
+                range_female=int(r_female or 0),
+                range_male=int(r_male or 0),
+                to_date_count=int(count or 0),
+                to_date_participants=int(people or 0),
+            )
+        goals[goal.id] = GoalSummary(
+            id=goal.id, number=goal.number, title=goal.title, activities=totals
+        )
+    initiative_goal = {}
+    for initiative in initiatives:
+        initiative_goal[initiative.id] = initiative.strategic_goal_id
+        goals[initiative.strategic_goal_id].initiatives.append(
+            InitiativeLine(
+                id=initiative.id,
+                code=initiative.code,
+                title=initiative.title,
+                status=initiative.status,
+                rag=initiative.rag,
+                rag_note=initiative.rag_note,
+                status_updated_at=_aware(initiative.status_updated_at),
+            )
+        )
+    for indicator in indicators:
+        goal_id = indicator.strategic_goal_id or initiative_goal.get(indicator.initiative_id)
+        if goal_id in goals:
+            goals[goal_id].indicators.append(lines[indicator.id])
+    for fa in scope.focus_areas:
+        summary.focus_areas.append(
+            FocusAreaSummary(
+                id=fa.id,
+                number=fa.number,
+                title=fa.title,
+                goals=[goals[g.id] for g in scope.goals if g.focus_area_id == fa.id],
+            )
+        )
+    summary.participants_by_state = _participants_by_state(session, scope)
+    summary.participant_totals = _participant_totals(session, scope)
+    summary.completeness = _completeness(session, scope, today, office_timezone(office_tz))
+    summary.narratives, summary.narratives_total = _narratives(session, scope, narratives_limit)
+    if summary.corrected_indicators:
+        summary.notices.append(
+            "Some figures include corrections made by an RSO manager after their period was "
+            "closed; they are marked “corrected”. The frozen snapshot of a closed period still "
+            "shows the figures as they were when it was closed."
+        )
+    return summary
