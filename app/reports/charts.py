@@ -235,7 +235,8 @@ def completeness_heatmap(
 
     ``cells[r][c]`` is ``(category, symbol, words)``; ``legend`` lists the same triples.
     """
-    label_width, cell_w, cell_h, head = 170, 46, 20, 44
+    # Cells wide enough for a period code ("2025-Q3") at the header's font size.
+    label_width, cell_w, cell_h, head = 170, 56, 20, 44
     width = label_width + cell_w * max(len(columns), 1) + 10
     height = head + cell_h * len(row_names) + 30
     parts = [
