@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from app.plan.models import Indicator, Initiative
-from app.progress.models import IndicatorValueRevision
+from app.progress.models import IndicatorValue, IndicatorValueRevision
 from app.progress.services import ValueInput, record_indicator_value, value_history
 from app.validation import InputError
 from tests import factories
@@ -132,3 +132,18 @@ def test_initiative_codes_are_unique_within_a_goal(session) -> None:
     )
     with pytest.raises(IntegrityError):
         session.flush()
+
+
+def test_the_same_value_twice_in_one_batch_is_refused_and_nothing_is_written(session) -> None:
+    from app.progress.services import record_indicator_values
+
+    state = factories.make_state(session, name="Thailand")
+    indicator = factories.make_indicator(session, reported_by=[state])
+    period = factories.make_period(session)
+    entries = [
+        _value(indicator, period, state, value=1),
+        _value(indicator, period, state, value=2),
+    ]
+    with pytest.raises(InputError, match="given twice"):
+        record_indicator_values(session, entries, source="web")
+    assert session.exec(select(IndicatorValue)).all() == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -258,68 +258,88 @@ def record_indicator_values(
         return []
     context = _Context.load(session, entries)
     indicators = [context.check(data) for data in entries]
-    now = utcnow()
-    written: list[Written | dict[str, Any]] = []  # a dict: a row to insert, id not yet known
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    audit_updates: list[tuple[str, str, dict | None, dict | None]] = []
+    extra = {"source": source, "updated_by_id": changed_by_id}
+    if submission_id is not None:
+        extra["submission_id"] = submission_id
+    if corrected_after_close:
+        extra["corrected_after_close"] = True
+    batch = _Batch(context, extra, only_if_missing, utcnow())
     for data, indicator in zip(entries, indicators, strict=True):
         if indicator.unit == "percentage":
             data.value = percentage_of(data.numerator, data.denominator)
-        key = (data.indicator_id, data.reporting_period_id, data.member_state_id)
-        stored = context.current.get(key)
-        new_values = {name: getattr(data, name) for name in _VALUE_FIELDS}
-        if stored is not None and (
-            only_if_missing or all(stored[k] == v for k, v in new_values.items())
-        ):
-            written.append(
-                Written(stored["id"], created=False, changed=False) if "id" in stored else stored
-            )
-            continue
-        fields = {**new_values, "source": source, "updated_by_id": changed_by_id}
-        if submission_id is not None:
-            fields["submission_id"] = submission_id
-        if corrected_after_close:
-            fields["corrected_after_close"] = True
-        if stored is None:
-            row = {
-                "indicator_id": data.indicator_id,
-                "reporting_period_id": data.reporting_period_id,
-                "member_state_id": data.member_state_id,
-                "submission_id": None,
-                "corrected_after_close": False,
-                **fields,
-                "updated_at": now,
-                "version": 1,
-            }
-            inserts.append(row)
-            context.current[key] = row
-            written.append(row)
-            continue
-        changed = {**fields, "updated_at": now, "version": stored["version"] + 1}
-        differs = [name for name, value in changed.items() if stored.get(name) != value]
-        audit_updates.append(
-            (
-                "update",
-                str(stored["id"]),
-                _plain_row({n: stored.get(n) for n in differs}),
-                _plain_row({n: changed[n] for n in differs}),
-            )
-        )
-        stored.update(changed)
-        updates.append(stored)
-        written.append(Written(stored["id"], created=False, changed=True))
-    _insert_values(session, inserts)
-    _update_values(session, updates)
-    record_bulk(session, "indicator_value", audit_updates)
-    results = [
-        Written(item["id"], created=True, changed=True) if isinstance(item, dict) else item
-        for item in written
-    ]
-    _insert_revisions(
-        session, context, [w for w in results if w.changed], changed_by_id, reason, now
-    )
+        batch.add(data)
+    _insert_values(session, batch.inserts)
+    _update_values(session, batch.updates)
+    record_bulk(session, "indicator_value", batch.audit_updates)
+    results = batch.results()
+    changed = [w for w in results if w.changed]
+    _insert_revisions(session, context, changed, changed_by_id, reason, batch.now)
     return results
+
+
+@dataclass
+class _Batch:
+    """What a batch of values will write: rows to insert, rows to update, and their audit."""
+
+    context: _Context
+    extra: dict[str, Any]  # source, who, submission and correction mark, set on every change
+    only_if_missing: bool
+    now: datetime
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    audit_updates: list[tuple[str, str, dict | None, dict | None]] = field(default_factory=list)
+    # One item per entry, in order; a dict is a row whose id the insert gives.
+    _outcomes: list[Written | dict[str, Any]] = field(default_factory=list)
+    _seen: set[tuple[int, int, int]] = field(default_factory=set)
+
+    def add(self, data: ValueInput) -> None:
+        key = (data.indicator_id, data.reporting_period_id, data.member_state_id)
+        stored = self.context.current.get(key)
+        new_values = {name: getattr(data, name) for name in _VALUE_FIELDS}
+        if key in self._seen:
+            # Forms and workbooks give each indicator once; a caller that does not is refused
+            # rather than guessed at (which of the two would be meant?).
+            raise InputError(f"indicator {data.indicator_id} is given twice for the same period")
+        self._seen.add(key)
+        if stored is None:
+            self._insert(key, data, new_values)
+        elif self.only_if_missing or all(stored[k] == v for k, v in new_values.items()):
+            self._outcomes.append(Written(stored["id"], created=False, changed=False))
+        else:
+            self._update(stored, new_values)
+
+    def _insert(self, key: tuple[int, int, int], data: ValueInput, values: dict) -> None:
+        row = {
+            "indicator_id": data.indicator_id,
+            "reporting_period_id": data.reporting_period_id,
+            "member_state_id": data.member_state_id,
+            "submission_id": None,
+            "corrected_after_close": False,
+            **values,
+            **self.extra,
+            "updated_at": self.now,
+            "version": 1,
+        }
+        self.inserts.append(row)
+        self.context.current[key] = row
+        self._outcomes.append(row)
+
+    def _update(self, stored: dict[str, Any], values: dict[str, Any]) -> None:
+        changed = {**values, **self.extra, "updated_at": self.now, "version": stored["version"] + 1}
+        differs = [name for name, value in changed.items() if stored.get(name) != value]
+        before = _plain_row({name: stored.get(name) for name in differs})
+        after = _plain_row({name: changed[name] for name in differs})
+        self.audit_updates.append(("update", str(stored["id"]), before, after))
+        stored.update(changed)
+        self.updates.append(stored)
+        self._outcomes.append(Written(stored["id"], created=False, changed=True))
+
+    def results(self) -> list[Written]:
+        """After the inserts: every outcome with its value's id."""
+        return [
+            Written(item["id"], created=True, changed=True) if isinstance(item, dict) else item
+            for item in self._outcomes
+        ]
 
 
 def _insert_values(session: Session, rows: list[dict[str, Any]]) -> None:
