@@ -89,7 +89,6 @@ def _label(obj: Any) -> str:
 def _record_changes(session: OrmSession, _context: Any) -> None:
     if session.info.get("audit") is False:
         return
-    actor_id, actor_label = session.info.get("actor", (None, "system"))
     now = utcnow()
     rows = []
     changes = (
@@ -110,21 +109,36 @@ def _record_changes(session: OrmSession, _context: Any) -> None:
             if not after:
                 continue
         rows.append(
-            {
-                "occurred_at": now,
-                "actor_id": actor_id,
-                "actor_label": actor_label[:300],
-                "action": action,
-                "entity_type": entity_type,
-                "entity_id": _identity(obj)[:60],
-                "entity_label": _label(obj),
-                "before": before,
-                "after": after,
-                "reason": session.info.get("reason", "")[:500],
-            }
+            _event(session, now, action, entity_type, _identity(obj), before, after, _label(obj))
         )
     if rows:
         session.connection().execute(insert(AuditEvent), rows)
+
+
+def _event(
+    session: OrmSession,
+    now: datetime,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    label: str = "",
+) -> dict[str, Any]:
+    """One trail row, with the actor and reason the boundary set on the session."""
+    actor_id, actor_label = session.info.get("actor", (None, "system"))
+    return {
+        "occurred_at": now,
+        "actor_id": actor_id,
+        "actor_label": actor_label[:300],
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id[:60],
+        "entity_label": label,
+        "before": before,
+        "after": after,
+        "reason": session.info.get("reason", "")[:500],
+    }
 
 
 def plain_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -144,23 +158,11 @@ def record_bulk(
     """
     if session.info.get("audit") is False or not events:
         return
-    actor_id, actor_label = session.info.get("actor", (None, "system"))
     now = utcnow()
     session.connection().execute(
         insert(AuditEvent),
         [
-            {
-                "occurred_at": now,
-                "actor_id": actor_id,
-                "actor_label": actor_label[:300],
-                "action": action,
-                "entity_type": entity_type,
-                "entity_id": entity_id[:60],
-                "entity_label": "",
-                "before": before,
-                "after": after,
-                "reason": session.info.get("reason", "")[:500],
-            }
+            _event(session, now, action, entity_type, entity_id, before, after)
             for action, entity_id, before, after in events
         ],
     )

@@ -29,21 +29,9 @@ from app.imports.template import TemplateRow, build_template
 from app.plan.models import Indicator, MemberState, ReportingPeriod
 from app.progress import submissions as subs
 from app.progress.models import IndicatorValue, Submission
-from app.progress.services import ValueInput
+from app.progress.services import VALUE_FIELDS, ValueInput
 from app.timeutil import utcnow
 from app.validation import NotFound
-
-VALUE_FIELDS = (
-    "value",
-    "numerator",
-    "denominator",
-    "female",
-    "male",
-    "text_value",
-    "narrative",
-    "evidence_url",
-)
-
 
 # The inbox scan acts for the system, with a manager's reach; its changes carry no user id.
 SYSTEM_VIEWER = Viewer(None, frozenset({"rso_manager"}), None, "imports inbox")

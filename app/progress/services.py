@@ -18,7 +18,8 @@ from app.timeutil import utcnow
 from app.validation import InputError
 
 MAX_NARRATIVE_CHARS = 4000
-_VALUE_FIELDS = (
+# What a reported value holds, beside its indicator, period and state.
+VALUE_FIELDS = (
     "value",
     "numerator",
     "denominator",
@@ -68,7 +69,7 @@ _STORED_COLUMNS = [
         "submission_id",
         "corrected_after_close",
         "updated_by_id",
-        *_VALUE_FIELDS,
+        *VALUE_FIELDS,
     )
 ]
 
@@ -295,7 +296,7 @@ class _Batch:
     def add(self, data: ValueInput) -> None:
         key = (data.indicator_id, data.reporting_period_id, data.member_state_id)
         stored = self.context.current.get(key)
-        new_values = {name: getattr(data, name) for name in _VALUE_FIELDS}
+        new_values = {name: getattr(data, name) for name in VALUE_FIELDS}
         if key in self._seen:
             # Forms and workbooks give each indicator once; a caller that does not is refused
             # rather than guessed at (which of the two would be meant?).
@@ -366,7 +367,7 @@ _UPDATED = (
     "updated_by_id",
     "submission_id",
     "corrected_after_close",
-    *_VALUE_FIELDS,
+    *VALUE_FIELDS,
 )
 
 
@@ -412,7 +413,7 @@ def _insert_revisions(
                 "changed_by_id": changed_by_id,
                 "reason": reason,
                 "corrected_after_close": bool(by_id[w.value_id]["corrected_after_close"]),
-                **{name: by_id[w.value_id][name] for name in _VALUE_FIELDS},
+                **{name: by_id[w.value_id][name] for name in VALUE_FIELDS},
             }
             for w in changed
         ],

@@ -20,7 +20,12 @@ from app.progress.models import (
     Submission,
     SubmissionEvent,
 )
-from app.progress.services import ValueInput, record_indicator_values, validate_value
+from app.progress.services import (
+    VALUE_FIELDS,
+    ValueInput,
+    record_indicator_values,
+    validate_value,
+)
 from app.timeutil import utcnow
 from app.validation import InputError, NotFound
 
@@ -204,19 +209,7 @@ def parse_entries(
         if indicator.by_sex and indicator.unit == "number":
             entry.female = _parse_number(get("female"), prefix + "female", problems)
             entry.male = _parse_number(get("male"), prefix + "male", problems)
-        blank = all(
-            getattr(entry, f) in (None, "")
-            for f in (
-                "value",
-                "numerator",
-                "denominator",
-                "text_value",
-                "female",
-                "male",
-                "narrative",
-                "evidence_url",
-            )
-        )
+        blank = all(getattr(entry, f) in (None, "") for f in VALUE_FIELDS)
         entries[indicator.id] = None if blank else entry
     return entries, problems
 

@@ -17,7 +17,7 @@ its summary as JSON (``SummarySnapshot``) and show it later exactly as it was.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -169,24 +169,27 @@ class FocusAreaSummary(BaseModel):
 
     @property
     def rag_counts(self) -> dict[str | None, int]:
-        counts: dict[str | None, int] = {"on_track": 0, "at_risk": 0, "off_track": 0, None: 0}
-        for line in self.initiatives:
-            counts[line.rag] = counts.get(line.rag, 0) + 1
-        return counts
+        return _tally((line.rag for line in self.initiatives), RATINGS)
 
     @property
     def status_counts(self) -> dict[str, int]:
-        counts = {"planned": 0, "in_progress": 0, "completed": 0, "cancelled": 0}
-        for line in self.initiatives:
-            counts[line.status] = counts.get(line.status, 0) + 1
-        return counts
+        return _tally((line.status for line in self.initiatives), LIFECYCLE)
 
     @property
     def rating_counts(self) -> dict[str | None, int]:
-        counts: dict[str | None, int] = {"on_track": 0, "at_risk": 0, "off_track": 0, None: 0}
-        for line in self.indicators:
-            counts[line.rating] = counts.get(line.rating, 0) + 1
-        return counts
+        return _tally((line.rating for line in self.indicators), RATINGS)
+
+
+# Every key appears in a tally, at zero when nothing has it, so charts keep their order.
+RATINGS: tuple[str | None, ...] = ("on_track", "at_risk", "off_track", None)
+LIFECYCLE = ("planned", "in_progress", "completed", "cancelled")
+
+
+def _tally(values: Iterable[object], keys: tuple) -> dict:
+    counts = dict.fromkeys(keys, 0)
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return counts
 
 
 class ParticipantRow(BaseModel):

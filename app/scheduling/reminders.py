@@ -313,19 +313,7 @@ def _digest(
         "returned": f"Changes requested: {state.name} progress report for {periods}",
         "due soon": f"Reminder: {state.name} progress report for {periods} is due soon",
     }[worst]
-    message = mail.queue(
-        session,
-        to_address=user.email,
-        to_name=user.full_name,
-        subject=subject,
-        body_text="\n".join(lines),
-        kind="reminder",
-        job_run_id=job_run_id,
-    )
-    for _item, claim in claimed:
-        claim.outbox_message_id = message.id
-        session.add(claim)
-    session.flush()
+    _queue_claimed(session, user, subject, lines, "reminder", claimed, job_run_id)
     return True
 
 
@@ -392,17 +380,32 @@ def _escalate(
         "",
         "RSO Work Plan Tracker",
     ]
+    subject = f"Overdue member-state reports: {len(claimed)} to follow up"
+    _queue_claimed(session, manager, subject, lines, "escalation", claimed, job_run_id)
+    return True
+
+
+def _queue_claimed(
+    session: Session,
+    recipient: User,
+    subject: str,
+    lines: list[str],
+    kind: str,
+    claimed: list[tuple[DueItem, ReminderClaim]],
+    job_run_id: int | None,
+) -> None:
+    """Queue one message and point its claims at it, in the same transaction: a claim without
+    its message, or a message without its claims, never exists."""
     message = mail.queue(
         session,
-        to_address=manager.email,
-        to_name=manager.full_name,
-        subject=f"Overdue member-state reports: {len(claimed)} to follow up",
+        to_address=recipient.email,
+        to_name=recipient.full_name,
+        subject=subject,
         body_text="\n".join(lines),
-        kind="escalation",
+        kind=kind,
         job_run_id=job_run_id,
     )
     for _item, claim in claimed:
         claim.outbox_message_id = message.id
         session.add(claim)
     session.flush()
-    return True
