@@ -22,6 +22,7 @@ from app.imports.cli import imports_cli
 from app.maintenance.cli import backup_cli
 from app.plan import seed as plan_seed
 from app.plan.models import WorkPlan
+from app.progress.cli import totals_cli
 from app.scheduling.cli import jobs_cli, scheduler_cli
 
 
@@ -124,3 +125,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(jobs_cli)
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(backup_cli)
+    app.cli.add_command(totals_cli)

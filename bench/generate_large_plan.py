@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, func, insert, select
+from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -30,6 +31,7 @@ from app.plan.models import (
     MemberState,
     ReportingPeriod,
 )
+from app.progress import totals
 from app.progress.models import IndicatorValue, Submission
 
 STATES = 50
@@ -67,6 +69,9 @@ def generate(engine: Engine, *, seed: int = 7) -> dict[str, int]:
         submissions = _add_submissions(connection, rng, states, periods, now)
         values = _add_values(connection, rng, indicators, submissions, now)
         activities = _add_activities(connection, rng, initiatives, states, periods, now)
+    # The values went in by bulk INSERT, past the workflow: total them as a rebuild would.
+    with Session(engine) as session, session.begin():
+        kept = totals.rebuild_all(session)
     _analyze(engine)
     return {
         "member_states": len(states),
@@ -76,6 +81,7 @@ def generate(engine: Engine, *, seed: int = 7) -> dict[str, int]:
         "submissions": len(submissions),
         "values": values,
         "activities": activities,
+        "approved_latest_values": kept.latest_values,
     }
 
 

@@ -17,6 +17,7 @@ from app.plan.models import (
     StrategicGoal,
     WorkPlan,
 )
+from app.progress import totals
 
 _sequence = count(1)
 
@@ -62,6 +63,8 @@ def make_period(
     )
     session.add(period)
     session.flush()
+    # As the seed does for a new period: each state's latest values are kept as of it too.
+    totals.rebuild_all(session)
     return period
 
 

@@ -20,6 +20,7 @@ from app.plan.models import (
     WorkPlan,
 )
 from app.plan.periods import close_period
+from app.progress import totals
 from app.progress.models import IndicatorValue, Submission
 from tests import factories
 
@@ -72,6 +73,8 @@ def value(
     )
     session.add(row)
     session.flush()
+    # Written directly, not through the workflow: keep the approved totals as a correction does.
+    totals.refresh_for_submission(session, sub, [indicator.id])
     return row
 
 

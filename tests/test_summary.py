@@ -11,6 +11,7 @@ from sqlmodel import select
 from app.accounts.services import Viewer, viewer_for
 from app.db import unit_of_work
 from app.plan.models import Indicator, Initiative, ReportingPeriod
+from app.progress import totals
 from app.progress.models import Submission
 from app.progress.submissions import save_values
 from app.reports.summary import SummaryFilters, build_summary, rate_indicator
@@ -385,6 +386,7 @@ def test_cumulative_and_yes_no_indicators_take_each_states_latest_value(session)
     a2 = subs[data.atlantis.id, data.q2.id]
     a2.status = "approved"
     session.add(a2)
+    totals.refresh_for_submission(session, a2)
     # Running totals: Atlantis 4 then 10, Borduria 7 (in Q2): 10 + 7, never 4 + 10 + 7.
     summary_data.value(session, running, a1, 4)
     summary_data.value(session, running, a2, 10)

@@ -152,6 +152,11 @@ def load_plan(session: Session, path: Path = PLAN_FILE) -> SeedResult:
                     session, result, plan, indicator_seed, states, initiative_id=initiative.id
                 )
     session.flush()
+    if result.created.get("reporting periods"):
+        # Each state's latest value is kept as of every period: new periods need theirs.
+        from app.progress import totals
+
+        totals.rebuild_all(session)
     return result
 
 

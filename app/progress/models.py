@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.timeutil import utcnow
@@ -108,3 +108,47 @@ class SubmissionEvent(SQLModel, table=True):
     occurred_at: datetime = Field(default_factory=utcnow)
     actor_id: int | None = Field(default=None, foreign_key="user_account.id")
     comment: str = Field(default="", sa_type=Text)
+
+
+class ApprovedPeriodTotal(SQLModel, table=True):
+    """Approved values of one indicator and period, summed over every member state.
+
+    Derived data, kept by ``app.progress.totals`` in the same transaction as each approval or
+    correction, so that the summary reads one row per indicator and period instead of every
+    state's value. ``flask reports rebuild-totals`` recomputes it from the values.
+    """
+
+    __tablename__ = "approved_period_total"
+
+    reporting_period_id: int = Field(foreign_key="reporting_period.id", primary_key=True)
+    indicator_id: int = Field(foreign_key="indicator.id", primary_key=True)
+    value_sum: float | None = None
+    # Only from pairs with a positive denominator: a percentage is recomputed from its parts.
+    numerator_sum: float | None = None
+    denominator_sum: float | None = None
+    yes_count: int = 0
+    corrected_count: int = 0  # values changed after their period was closed
+    sex_incomplete_count: int = 0  # values whose figures by sex are partial or do not add up
+
+
+class ApprovedLatestValue(SQLModel, table=True):
+    """Each state's latest approved value of an indicator as it stood at the end of each period.
+
+    For cumulative and yes/no indicators the latest value stands for the whole plan to date;
+    one row per (period it is "as of", indicator, state) lets the summary read those values
+    directly instead of searching every state's history. Derived data, like the totals above.
+    """
+
+    __tablename__ = "approved_latest_value"
+    __table_args__ = (Index("ix_approved_latest_value_state", "member_state_id", "indicator_id"),)
+
+    as_of_period_id: int = Field(foreign_key="reporting_period.id", primary_key=True)
+    indicator_id: int = Field(foreign_key="indicator.id", primary_key=True)
+    member_state_id: int = Field(foreign_key="member_state.id", primary_key=True)
+    # The period the value was reported for (at or before ``as_of_period_id``).
+    reporting_period_id: int = Field(foreign_key="reporting_period.id")
+    value: float | None = None
+    numerator: float | None = None
+    denominator: float | None = None
+    yes: int = 0  # 1 for a "yes" answer
+    sex_incomplete: int = 0  # 1 when its figures by sex are partial or do not add up

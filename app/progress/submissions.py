@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts.services import Viewer
 from app.plan.models import Indicator, IndicatorReportingState, MemberState, ReportingPeriod
+from app.progress import totals
 from app.progress.models import (
     IndicatorValue,
     IndicatorValueRevision,
@@ -270,12 +271,18 @@ def apply_entries(
         corrected_after_close=closed_correction,
         submission_id=submission.id,
     )
-    changed = sum(1 for outcome in outcomes if outcome.changed)
+    changed = [
+        entry.indicator_id
+        for entry, outcome in zip(entries, outcomes, strict=True)
+        if outcome.changed
+    ]
     if changed:
         submission.version += 1
         session.add(submission)
+        # A manager's correction to an approved report changes what the summaries count.
+        totals.refresh_for_submission(session, submission, changed)
     session.flush()
-    return changed
+    return len(changed)
 
 
 def check_may_edit(session: Session, submission: Submission, viewer: Viewer) -> None:
@@ -389,6 +396,7 @@ def approve(
     submission.reviewed_by_id = viewer.user_id
     submission.review_comment = ""
     _move(session, submission, "approved", viewer)
+    totals.refresh_for_submission(session, submission)
 
 
 def return_for_changes(

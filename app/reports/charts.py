@@ -6,6 +6,7 @@ Every chart carries a <title> and text labels, so no figure is shown by colour a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -95,6 +96,12 @@ def _number(value: float, unit_suffix: str = "") -> str:
     return text + unit_suffix
 
 
+@lru_cache(maxsize=512)
+def _escaped(text: str) -> str:
+    """Period codes recur in every indicator's chart: each is escaped once."""
+    return str(escape(text))
+
+
 def sparkline(
     points: Sequence[tuple[str, float | None]], *, title: str, unit_suffix: str = ""
 ) -> Markup:
@@ -107,9 +114,10 @@ def sparkline(
     width = step * max(len(points), 1) + 58
     top = max((abs(v) for _, v in points if v is not None), default=0)
     scale = (base - 3) / top if top else 0
-    # Each figure is written once and escaped once: the chart is drawn for every indicator.
+    suffix = _escaped(unit_suffix)
+    # A figure is digits, separators and a sign (safe as it is) and the escaped unit suffix.
     words = [
-        (str(escape(name)), None if value is None else str(escape(_number(value, unit_suffix))))
+        (_escaped(name), None if value is None else _number(value) + suffix)
         for name, value in points
     ]
     described = "; ".join(f"{name} {text or 'no value'}" for name, text in words)
@@ -121,22 +129,23 @@ def sparkline(
         'stroke="#8894a3" stroke-width="1"/>',
     ]
     latest = "\u2013"
-    for index, ((_name, value), (name, text)) in enumerate(zip(points, words, strict=True)):
-        x = index * step + 1
+    x = 1
+    for (_name, value), (name, text) in zip(points, words, strict=True):
         if value is None:
             parts.append(f'<circle cx="{x + 3}" cy="{base}" r="1.2" fill="#8894a3"/>')
-            continue
-        latest = text
-        bar = max(abs(value) * scale, 1.0 if value else 0.0)
-        parts.append(
-            f'<rect x="{x}" y="{base - bar:.1f}" width="{step - 3}" height="{bar:.1f}" '
-            f'fill="#0b3d63"><title>{name}: {text}</title></rect>'
-        )
+        else:
+            latest = text
+            bar = max(abs(value) * scale, 1.0 if value else 0.0)
+            parts.append(
+                f'<rect x="{x}" y="{base - bar:.1f}" width="{step - 3}" height="{bar:.1f}" '
+                f'fill="#0b3d63"><title>{name}: {text}</title></rect>'
+            )
+        x += step
     parts.append(
         f'<text x="{step * len(points) + 4}" y="{base - 4}" font-size="11" '
         f'fill="#1b2430">{latest}</text></svg>'
     )
-    # Names and figures are escaped where they are built above; the rest is numbers.
+    # Names and the title are escaped above; figures are digits; the rest is numbers.
     return Markup("".join(parts))  # noqa: S704
 
 

@@ -1,10 +1,12 @@
 """Summaries for the co-chairs: the plan's figures for a chosen range of reporting periods and
 for the plan to date, per focus area and strategic goal, from approved values only.
 
-Every figure is aggregated by the database (GROUP BY, and a window function for "each member
-state's latest value"), so a summary takes the same fixed number of queries whatever the number
-of values, activities, member states or periods; Python only arranges the grouped rows, whose
-number depends on the size of the plan (indicators x periods), never on the number of values.
+Every figure is aggregated by the database, so a summary takes the same fixed number of queries
+whatever the number of values, activities, member states or periods; Python only arranges the
+grouped rows, whose number depends on the size of the plan (indicators x periods), never on the
+number of values. The plan-wide figures come from totals that approvals and corrections keep up
+to date (``app.progress.totals``): per indicator and period, and each state's latest value as of
+each period; so the cost of a summary does not grow with the plan's history either.
 
 Confidentiality lives in the queries: a focal point's summary reads the rows of their own state
 only (completeness, participants by state, narratives, the per-state column). Plan-wide totals
@@ -23,7 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, case, func, literal, literal_column, or_, true
+from sqlalchemy import and_, case, func, literal, literal_column, or_, true, union_all
 from sqlmodel import Session, col, select
 
 from app.accounts.services import Viewer
@@ -40,8 +42,14 @@ from app.plan.models import (
     WorkPlan,
 )
 from app.plan.services import current_work_plan
+from app.progress import totals as totals_kept
 from app.progress.aggregation import percent_of_target
-from app.progress.models import IndicatorValue, Submission
+from app.progress.models import (
+    ApprovedLatestValue,
+    ApprovedPeriodTotal,
+    IndicatorValue,
+    Submission,
+)
 from app.timeutil import utcnow
 from app.validation import NotFound
 
@@ -623,10 +631,6 @@ def _resolve(
 # --- The queries --------------------------------------------------------------------------------
 
 
-def _approved_submissions():
-    return select(Submission.id).where(Submission.status == "approved")
-
-
 def _indicators_in_scope(scope: _Scope, *conditions):
     """Ids of the indicators shown (and meeting ``conditions``): a subquery, so that the values
     are found through the index on indicator_id, not by joining every value to its indicator."""
@@ -656,27 +660,7 @@ def _own_rows_only(scope: _Scope, member_state_column) -> list:
     return []
 
 
-def _state_flag(scope: _Scope):
-    """1 for the row state's values, 0 for the others: one GROUP BY gives both the total and
-    the state's own figure, so a state in scope costs no extra query."""
-    if scope.state_id is None:
-        return literal_column("0")
-    return case((IndicatorValue.member_state_id == scope.state_id, 1), else_=0)
-
-
-_VALID_PAIR = and_(col(IndicatorValue.numerator).is_not(None), col(IndicatorValue.denominator) > 0)
-_SEX_INCOMPLETE = and_(
-    or_(col(IndicatorValue.female).is_not(None), col(IndicatorValue.male).is_not(None)),
-    or_(
-        col(IndicatorValue.value).is_(None),
-        col(IndicatorValue.female).is_(None),
-        col(IndicatorValue.male).is_(None),
-        func.abs(IndicatorValue.female + IndicatorValue.male - IndicatorValue.value) > 1e-9,
-    ),
-)
-
-
-@dataclass
+@dataclass(slots=True)
 class _Sums:
     value: float | None = None
     numerator: float = 0.0
@@ -709,102 +693,89 @@ class _Sums:
 
 
 def _period_sums(session: Session, scope: _Scope):
-    """Approved values summed per indicator and period (and per 'is the row state')."""
-    iv = IndicatorValue
-    flag = _state_flag(scope).label("is_state")
-    query = (
-        select(
-            iv.indicator_id,
-            iv.reporting_period_id,
-            flag,
-            func.sum(iv.value),
-            func.sum(case((_VALID_PAIR, iv.numerator), else_=None)),
-            func.sum(case((_VALID_PAIR, iv.denominator), else_=None)),
-            func.sum(case((iv.value == 1, 1), else_=0)),
-            func.max(case((col(iv.corrected_after_close).is_(True), 1), else_=0)),
-            func.max(case((_SEX_INCOMPLETE, 1), else_=0)),
-        )
-        .where(
-            col(iv.submission_id).in_(_approved_submissions()),
-            col(iv.reporting_period_id).in_(scope.to_date_ids),
-            col(iv.indicator_id).in_(_indicators_in_scope(scope)),
-        )
-        .group_by(iv.indicator_id, iv.reporting_period_id)
+    """Approved values per indicator and period: the totals over every state (kept up to date
+    by ``app.progress.totals``), and, when a state is in scope, that state's own values."""
+    total = ApprovedPeriodTotal
+    totals = select(
+        total.indicator_id,
+        total.reporting_period_id,
+        literal(0).label("is_state"),
+        total.value_sum,
+        total.numerator_sum,
+        total.denominator_sum,
+        total.yes_count,
+        total.corrected_count,
+        total.sex_incomplete_count,
+    ).where(
+        col(total.reporting_period_id).in_(scope.to_date_ids),
+        col(total.indicator_id).in_(_indicators_in_scope(scope)),
     )
-    if scope.state_id is not None:
-        query = query.group_by(flag)
-    return session.exec(query).all()
+    if scope.state_id is None:
+        return session.exec(totals).all()
+    iv = IndicatorValue
+    # One value per indicator, period and state: the state's own rows need no GROUP BY.
+    own = select(
+        iv.indicator_id,
+        iv.reporting_period_id,
+        literal(1),
+        iv.value,
+        totals_kept.PAIR_NUMERATOR,
+        totals_kept.PAIR_DENOMINATOR,
+        totals_kept.YES,
+        literal(0),
+        case((totals_kept.SEX_INCOMPLETE, 1), else_=0),
+    ).where(
+        col(iv.submission_id).in_(totals_kept.approved_submissions()),
+        col(iv.reporting_period_id).in_(scope.to_date_ids),
+        col(iv.indicator_id).in_(_indicators_in_scope(scope)),
+        iv.member_state_id == scope.state_id,
+    )
+    return session.exec(union_all(totals, own)).all()
 
 
 def _latest_sums(session: Session, scope: _Scope):
     """Each state's latest approved value (to date, and within the range), summed per indicator.
 
     Only for indicators where the latest value stands: cumulative ones and yes/no answers.
-    First each (indicator, state)'s latest period (a GROUP BY), then those values (found by
-    the unique index) summed: cheaper than sorting every value for a window function.
+    Read from each state's latest values as of the range's last period (kept up to date by
+    ``app.progress.totals``): one row per indicator and state, whatever the history.
     """
-    iv = IndicatorValue
-    approved_in_scope = (
-        col(iv.submission_id).in_(_approved_submissions()),
-        col(iv.reporting_period_id).in_(scope.to_date_ids),
-        col(iv.indicator_id).in_(
-            _indicators_in_scope(
-                scope, or_(Indicator.aggregation == "cumulative", Indicator.unit == "yes_no")
-            )
-        ),
-    )
-    latest = (
-        select(
-            iv.indicator_id.label("indicator_id"),
-            iv.member_state_id.label("member_state_id"),
-            func.max(_period_rank(scope)).label("rank"),
-        )
-        .where(*approved_in_scope)
-        .group_by(iv.indicator_id, iv.member_state_id)
-        # Computed once: PostgreSQL would otherwise repeat it in every parallel worker.
-        .cte("latest_period")
-        .prefix_with("MATERIALIZED")
-    )
-    period_of_rank = case(
-        {rank: period.id for rank, period in enumerate(scope.to_date_periods, start=1)},
-        value=latest.c.rank,
-    )
+    latest = ApprovedLatestValue
     # The range and "to date" end on the same period, so a state's latest value within the
     # range is its latest value to date when that one falls in the range (else it has none).
-    in_range = col(iv.reporting_period_id).in_(scope.range_ids)
+    in_range = col(latest.reporting_period_id).in_(scope.range_ids)
 
     def ranged(column):
         return func.sum(case((in_range, column), else_=None))
 
-    numerator = case((_VALID_PAIR, iv.numerator), else_=None)
-    denominator = case((_VALID_PAIR, iv.denominator), else_=None)
-    yes = case((iv.value == 1, 1), else_=0)
-    flag = _state_flag(scope).label("is_state")
+    if scope.state_id is None:
+        flag = literal_column("0")
+    else:
+        flag = case((latest.member_state_id == scope.state_id, 1), else_=0)
+    flag = flag.label("is_state")
     query = (
         select(
-            iv.indicator_id,
+            latest.indicator_id,
             flag,
-            func.sum(iv.value),
-            func.sum(numerator),
-            func.sum(denominator),
-            func.sum(yes),
-            func.sum(case((_SEX_INCOMPLETE, 1), else_=0)),
-            ranged(iv.value),
-            ranged(numerator),
-            ranged(denominator),
-            ranged(yes),
+            func.sum(latest.value),
+            func.sum(latest.numerator),
+            func.sum(latest.denominator),
+            func.sum(latest.yes),
+            func.sum(latest.sex_incomplete),
+            ranged(latest.value),
+            ranged(latest.numerator),
+            ranged(latest.denominator),
+            ranged(latest.yes),
         )
-        .join(
-            latest,
-            and_(
-                latest.c.indicator_id == iv.indicator_id,
-                latest.c.member_state_id == iv.member_state_id,
-                iv.reporting_period_id == period_of_rank,
+        .where(
+            latest.as_of_period_id == scope.to_date_periods[-1].id,
+            col(latest.indicator_id).in_(
+                _indicators_in_scope(
+                    scope, or_(Indicator.aggregation == "cumulative", Indicator.unit == "yes_no")
+                )
             ),
         )
-        # No WHERE: a value is unique per indicator, period and state, so the one joined is
-        # the approved one the latest period was found from.
-        .group_by(iv.indicator_id)
+        .group_by(latest.indicator_id)
     )
     if scope.state_id is not None:
         query = query.group_by(flag)
@@ -826,7 +797,7 @@ def _latest_texts(session: Session, scope: _Scope) -> dict[int, str]:
             .label("rn"),
         )
         .where(
-            col(iv.submission_id).in_(_approved_submissions()),
+            col(iv.submission_id).in_(totals_kept.approved_submissions()),
             col(iv.reporting_period_id).in_(scope.to_date_ids),
             col(iv.indicator_id).in_(_indicators_in_scope(scope, Indicator.unit == "text")),
             *_own_rows_only(scope, iv.member_state_id),
@@ -1155,7 +1126,7 @@ def _narratives(session: Session, scope: _Scope, limit: int | None) -> tuple[lis
     when one is in scope."""
     iv = IndicatorValue
     conditions = [
-        col(iv.submission_id).in_(_approved_submissions()),
+        col(iv.submission_id).in_(totals_kept.approved_submissions()),
         col(iv.reporting_period_id).in_(scope.range_ids),
         col(iv.indicator_id).in_(_indicators_in_scope(scope)),
         iv.narrative != literal_column("''"),  # a literal, so the partial index applies
@@ -1296,13 +1267,12 @@ def _gather_figures(session: Session, scope: _Scope, indicators: list[Indicator]
     for ind_id, period_id, is_state, value, num, den, yes, fixed, incomplete in _period_sums(
         session, scope
     ):
-        key = (ind_id, period_id)
-        if key not in figures.per_period:
-            figures.per_period[key] = _Sums()
-        figures.per_period[key].add(value, num, den, yes, incomplete)
+        sums = _Sums()
+        sums.add(value, num, den, yes, incomplete)
         if is_state:
-            figures.state_per_period[key] = own = _Sums()
-            own.add(value, num, den, yes, incomplete)
+            figures.state_per_period[ind_id, period_id] = sums
+            continue
+        figures.per_period[ind_id, period_id] = sums
         if fixed:
             figures.corrected[ind_id].add(period_id)
     for row in _latest_sums(session, scope):
@@ -1331,9 +1301,16 @@ def _indicator_lines(
     range_ids = set(scope.range_ids)
     periods = [(p.id, p.code, p.id in range_ids) for p in scope.to_date_periods]
     expected = expected_share(scope.plan, scope.to_date_periods[-1].end_date)
+    order = {period_id: (n, code) for n, (period_id, code, _r) in enumerate(periods)}
     return {
         indicator.id: _indicator_line(
-            indicator, figures, periods, scope, expected, initiatives.get(indicator.initiative_id)
+            indicator,
+            figures,
+            periods,
+            order,
+            scope,
+            expected,
+            initiatives.get(indicator.initiative_id),
         )
         for indicator in indicators
     }
@@ -1401,6 +1378,7 @@ def _indicator_line(
     indicator: Indicator,
     figures: _Figures,
     periods: list[_PeriodKey],
+    order: dict[int, tuple[int, str]],
     scope: _Scope,
     expected: float,
     initiative_code: str | None,
@@ -1422,10 +1400,9 @@ def _indicator_line(
         rating, percent = rate_indicator(
             indicator.direction, rated, indicator.target_value, indicator.baseline_value, expected
         )
-    rank = {period_id: n for n, (period_id, _code, _r) in enumerate(periods)}
-    code_of = {period_id: code for period_id, code, _r in periods}
-    corrected = sorted(figures.corrected.get(indicator.id, ()), key=rank.__getitem__)
-    return IndicatorLine(
+    corrected = sorted(order[p] for p in figures.corrected.get(indicator.id, ()))
+    # Built from figures computed here, not from outside input: no need to validate again.
+    return IndicatorLine.model_construct(
         id=indicator.id,
         code=indicator.code,
         title=indicator.title,
@@ -1450,7 +1427,7 @@ def _indicator_line(
         trend=trend,
         state_value=state_value if scope.state_id is not None else None,
         incomplete=incomplete and indicator.by_sex,
-        corrected_in=[code_of[p] for p in corrected],
+        corrected_in=[code for _n, code in corrected],
     )
 
 
