@@ -145,7 +145,8 @@ class ApprovedLatestValue(SQLModel, table=True):
     as_of_period_id: int = Field(foreign_key="reporting_period.id", primary_key=True)
     indicator_id: int = Field(foreign_key="indicator.id", primary_key=True)
     member_state_id: int = Field(foreign_key="member_state.id", primary_key=True)
-    # The period the value was reported for (at or before ``as_of_period_id``).
+    # The value itself, and the period it was reported for (at or before ``as_of_period_id``).
+    indicator_value_id: int = Field(foreign_key="indicator_value.id")
     reporting_period_id: int = Field(foreign_key="reporting_period.id")
     value: float | None = None
     numerator: float | None = None

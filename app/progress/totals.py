@@ -162,6 +162,7 @@ def _replace_latest_values(session: Session, state_id: int | None, indicators) -
     # state: it is the latest as of every period from its own until that next one.
     spans = (
         select(
+            iv.id,
             iv.indicator_id,
             iv.member_state_id,
             iv.reporting_period_id,
@@ -184,6 +185,7 @@ def _replace_latest_values(session: Session, state_id: int | None, indicators) -
         as_of.id,
         spans.c.indicator_id,
         spans.c.member_state_id,
+        spans.c.id,
         spans.c.reporting_period_id,
         spans.c.value,
         spans.c.numerator,
@@ -204,6 +206,7 @@ def _replace_latest_values(session: Session, state_id: int | None, indicators) -
                 "as_of_period_id",
                 "indicator_id",
                 "member_state_id",
+                "indicator_value_id",
                 "reporting_period_id",
                 "value",
                 "numerator",

@@ -17,8 +17,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from app.plan.models import LABELS
@@ -61,6 +62,7 @@ class _Sheet:
 
     def __init__(self, workbook: Workbook, title: str) -> None:
         self.sheet: WriteOnlyWorksheet = workbook.create_sheet(_sheet_title(workbook, title))
+        self._styles: dict[str, StyleArray] = {}
 
     def header(self, names: Iterable[str], *, freeze: bool = False) -> None:
         if freeze:
@@ -80,12 +82,19 @@ class _Sheet:
             if isinstance(value, str):
                 cells.append(self._text(value) if value.startswith(RISKY_STARTS) else value)
             elif index in formats and value is not None:
-                cell = WriteOnlyCell(self.sheet, value)
-                cell.number_format = formats[index]
-                cells.append(cell)
+                cells.append(Cell(self.sheet, 1, 1, value, self._style(formats[index])))
             else:
                 cells.append(value)
         self.sheet.append(cells)
+
+    def _style(self, number_format: str) -> StyleArray:
+        """The style of a cell with this number format, made once per sheet and format."""
+        style = self._styles.get(number_format)
+        if style is None:
+            template = WriteOnlyCell(self.sheet)
+            template.number_format = number_format
+            style = self._styles[number_format] = template._style
+        return style
 
     def blank(self) -> None:
         self.sheet.append([])

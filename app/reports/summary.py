@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field
@@ -645,13 +646,6 @@ def _indicators_in_scope(scope: _Scope, *conditions):
     )
 
 
-def _period_rank(scope: _Scope):
-    """The period's place in time (1 = first), from the periods already loaded: ordering by it
-    needs no join to reporting_period for every value."""
-    ranks = {period.id: rank for rank, period in enumerate(scope.to_date_periods, start=1)}
-    return case(ranks, value=IndicatorValue.reporting_period_id, else_=0)
-
-
 def _own_rows_only(scope: _Scope, member_state_column) -> list:
     """The condition keeping one state's rows when a state is in scope (always for a focal
     point, whose scope is their own state, or nothing at all when they have none)."""
@@ -693,44 +687,82 @@ class _Sums:
 
 
 def _period_sums(session: Session, scope: _Scope):
-    """Approved values per indicator and period: the totals over every state (kept up to date
-    by ``app.progress.totals``), and, when a state is in scope, that state's own values."""
+    """Approved values per indicator and period, summed over every state (the totals kept by
+    ``app.progress.totals``): the trend of each indicator."""
     total = ApprovedPeriodTotal
-    totals = select(
-        total.indicator_id,
-        total.reporting_period_id,
-        literal(0).label("is_state"),
-        total.value_sum,
-        total.numerator_sum,
-        total.denominator_sum,
-        total.yes_count,
-        total.corrected_count,
-        total.sex_incomplete_count,
-    ).where(
-        col(total.reporting_period_id).in_(scope.to_date_ids),
-        col(total.indicator_id).in_(_indicators_in_scope(scope)),
+    return session.execute(
+        select(
+            total.indicator_id,
+            total.reporting_period_id,
+            total.value_sum,
+            total.numerator_sum,
+            total.denominator_sum,
+            total.yes_count,
+            total.corrected_count,
+            total.sex_incomplete_count,
+        ).where(
+            col(total.reporting_period_id).in_(scope.to_date_ids),
+            col(total.indicator_id).in_(_indicators_in_scope(scope)),
+        )
+    ).all()
+
+
+def _window_sums(session: Session, scope: _Scope):
+    """Per indicator: the totals summed over the periods to date and over the range; and, when
+    a state is in scope, that state's own values to date (``is_state`` 1)."""
+    total = ApprovedPeriodTotal
+    in_range = col(total.reporting_period_id).in_(scope.range_ids)
+
+    def ranged(column):
+        return func.sum(case((in_range, column), else_=None))
+
+    plan_wide = (
+        select(
+            total.indicator_id,
+            literal(0).label("is_state"),
+            func.sum(total.value_sum),
+            func.sum(total.numerator_sum),
+            func.sum(total.denominator_sum),
+            func.sum(total.yes_count),
+            func.sum(total.sex_incomplete_count),
+            ranged(total.value_sum),
+            ranged(total.numerator_sum),
+            ranged(total.denominator_sum),
+            ranged(total.yes_count),
+        )
+        .where(
+            col(total.reporting_period_id).in_(scope.to_date_ids),
+            col(total.indicator_id).in_(_indicators_in_scope(scope)),
+        )
+        .group_by(total.indicator_id)
     )
     if scope.state_id is None:
-        return session.exec(totals).all()
+        return session.execute(plan_wide).all()
     iv = IndicatorValue
-    # One value per indicator, period and state: the state's own rows need no GROUP BY.
-    own = select(
-        iv.indicator_id,
-        iv.reporting_period_id,
-        literal(1),
-        iv.value,
-        totals_kept.PAIR_NUMERATOR,
-        totals_kept.PAIR_DENOMINATOR,
-        totals_kept.YES,
-        literal(0),
-        case((totals_kept.SEX_INCOMPLETE, 1), else_=0),
-    ).where(
-        col(iv.submission_id).in_(totals_kept.approved_submissions()),
-        col(iv.reporting_period_id).in_(scope.to_date_ids),
-        col(iv.indicator_id).in_(_indicators_in_scope(scope)),
-        iv.member_state_id == scope.state_id,
+    nothing = literal(None)
+    own = (
+        select(
+            iv.indicator_id,
+            literal(1),
+            func.sum(iv.value),
+            func.sum(totals_kept.PAIR_NUMERATOR),
+            func.sum(totals_kept.PAIR_DENOMINATOR),
+            func.sum(totals_kept.YES),
+            literal(0),
+            nothing,
+            nothing,
+            nothing,
+            nothing,
+        )
+        .where(
+            col(iv.submission_id).in_(totals_kept.approved_submissions()),
+            col(iv.reporting_period_id).in_(scope.to_date_ids),
+            col(iv.indicator_id).in_(_indicators_in_scope(scope)),
+            iv.member_state_id == scope.state_id,
+        )
+        .group_by(iv.indicator_id)
     )
-    return session.exec(union_all(totals, own)).all()
+    return session.execute(union_all(plan_wide, own)).all()
 
 
 def _latest_sums(session: Session, scope: _Scope):
@@ -783,28 +815,34 @@ def _latest_sums(session: Session, scope: _Scope):
 
 
 def _latest_texts(session: Session, scope: _Scope) -> dict[int, str]:
-    """The newest approved answer of each text indicator (the row state's, when one is shown)."""
-    iv = IndicatorValue
+    """The newest approved answer of each text indicator (the row state's, when one is shown):
+    among each state's latest answer as of the range's end, the one of the latest period (and,
+    within a period, the last saved)."""
+    latest, iv = ApprovedLatestValue, IndicatorValue
+    ranks = {period.id: rank for rank, period in enumerate(scope.to_date_periods, start=1)}
     ranked = (
         select(
-            iv.indicator_id.label("indicator_id"),
+            latest.indicator_id.label("indicator_id"),
             iv.text_value.label("text_value"),
             func.row_number()
             .over(
-                partition_by=iv.indicator_id,
-                order_by=(_period_rank(scope).desc(), col(iv.id).desc()),
+                partition_by=latest.indicator_id,
+                order_by=(
+                    case(ranks, value=latest.reporting_period_id, else_=0).desc(),
+                    col(latest.indicator_value_id).desc(),
+                ),
             )
             .label("rn"),
         )
+        .join(iv, col(iv.id) == latest.indicator_value_id)
         .where(
-            col(iv.submission_id).in_(totals_kept.approved_submissions()),
-            col(iv.reporting_period_id).in_(scope.to_date_ids),
-            col(iv.indicator_id).in_(_indicators_in_scope(scope, Indicator.unit == "text")),
-            *_own_rows_only(scope, iv.member_state_id),
+            latest.as_of_period_id == scope.to_date_periods[-1].id,
+            col(latest.indicator_id).in_(_indicators_in_scope(scope, Indicator.unit == "text")),
+            *_own_rows_only(scope, latest.member_state_id),
         )
         .subquery()
     )
-    rows = session.exec(
+    rows = session.execute(
         select(ranked.c.indicator_id, ranked.c.text_value).where(ranked.c.rn == 1)
     ).all()
     return {indicator_id: text for indicator_id, text in rows}
@@ -1251,7 +1289,9 @@ class _Figures:
     """The grouped rows of the summary's queries, keyed by indicator (and period)."""
 
     per_period: dict[tuple[int, int], _Sums] = field(default_factory=dict)
-    state_per_period: dict[tuple[int, int], _Sums] = field(default_factory=dict)
+    to_date: dict[int, _Sums] = field(default_factory=lambda: defaultdict(_Sums))
+    in_range: dict[int, _Sums] = field(default_factory=lambda: defaultdict(_Sums))
+    state: dict[int, _Sums] = field(default_factory=lambda: defaultdict(_Sums))
     corrected: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     latest_to_date: dict[int, _Sums] = field(default_factory=lambda: defaultdict(_Sums))
     latest_range: dict[int, _Sums] = field(default_factory=lambda: defaultdict(_Sums))
@@ -1261,20 +1301,42 @@ class _Figures:
     computed_states: dict[tuple[int, int | None], int] = field(default_factory=dict)
 
 
-def _gather_figures(session: Session, scope: _Scope, indicators: list[Indicator]) -> _Figures:
+# What a summary line needs of an indicator: read as plain rows, not as ORM objects (a large
+# plan has hundreds of indicators, and nothing here changes them).
+_INDICATOR_FIELDS = (
+    Indicator.id,
+    Indicator.code,
+    Indicator.title,
+    Indicator.level,
+    Indicator.unit,
+    Indicator.direction,
+    Indicator.aggregation,
+    Indicator.is_proposed,
+    Indicator.computed_from,
+    Indicator.by_sex,
+    Indicator.initiative_id,
+    Indicator.strategic_goal_id,
+    Indicator.baseline_value,
+    Indicator.target_value,
+)
+_IndicatorRow = Any  # a Row of _INDICATOR_FIELDS, read by attribute like an Indicator
+
+
+def _gather_figures(session: Session, scope: _Scope, indicators: list[_IndicatorRow]) -> _Figures:
     """Run the indicator queries (a fixed number) and file their rows for quick lookup."""
     figures = _Figures()
-    for ind_id, period_id, is_state, value, num, den, yes, fixed, incomplete in _period_sums(
-        session, scope
-    ):
-        sums = _Sums()
+    for ind_id, period_id, value, num, den, yes, fixed, incomplete in _period_sums(session, scope):
+        sums = figures.per_period[ind_id, period_id] = _Sums()
         sums.add(value, num, den, yes, incomplete)
-        if is_state:
-            figures.state_per_period[ind_id, period_id] = sums
-            continue
-        figures.per_period[ind_id, period_id] = sums
         if fixed:
             figures.corrected[ind_id].add(period_id)
+    for row in _window_sums(session, scope):
+        ind_id, is_state, v, n, d, yes, incomplete, rv, rn, rd, ryes = row
+        if is_state:
+            figures.state[ind_id].add(v, n, d, yes, False)
+            continue
+        figures.to_date[ind_id].add(v, n, d, yes, incomplete)
+        figures.in_range[ind_id].add(rv, rn, rd, ryes, False)
     for row in _latest_sums(session, scope):
         ind_id, is_state, v, n, d, yes, incomplete, rv, rn, rd, ryes = row
         figures.latest_to_date[ind_id].add(v, n, d, yes, incomplete)
@@ -1295,7 +1357,7 @@ _PeriodKey = tuple[int, str, bool]
 
 
 def _indicator_lines(
-    session: Session, scope: _Scope, indicators: list[Indicator], initiatives: dict[int, str]
+    session: Session, scope: _Scope, indicators: list[_IndicatorRow], initiatives: dict[int, str]
 ) -> dict[int, IndicatorLine]:
     figures = _gather_figures(session, scope, indicators)
     range_ids = set(scope.range_ids)
@@ -1316,31 +1378,20 @@ def _indicator_lines(
     }
 
 
-def _reported_windows(
+def _reported_trend(
     indicator_id: int, unit: str, figures: _Figures, periods: list[_PeriodKey]
-) -> tuple[list[tuple[str, float | None]], _Sums, _Sums, _Sums]:
-    """A reported indicator's trend, and its sums over the range, to date and for the state."""
+) -> list[tuple[str, float | None]]:
+    """A reported indicator's figure in each period to date (None where nothing approved)."""
+    per_period = figures.per_period
     trend: list[tuple[str, float | None]] = []
-    range_sums, to_date_sums, state_sums = _Sums(), _Sums(), _Sums()
-    for period_id, code, in_range in periods:
-        sums = figures.per_period.get((indicator_id, period_id))
-        if sums is None:
-            trend.append((code, None))
-        else:
-            trend.append((code, sums.figure(unit)))
-            to_date_sums.add(
-                sums.value, sums.numerator, sums.denominator, sums.yes, sums.incomplete
-            )
-            if in_range:
-                range_sums.add(sums.value, sums.numerator, sums.denominator, sums.yes, False)
-        own = figures.state_per_period.get((indicator_id, period_id))
-        if own is not None:
-            state_sums.add(own.value, own.numerator, own.denominator, own.yes, False)
-    return trend, range_sums, to_date_sums, state_sums
+    for period_id, code, _in_range in periods:
+        sums = per_period.get((indicator_id, period_id))
+        trend.append((code, None if sums is None else sums.figure(unit)))
+    return trend
 
 
 def _windows(
-    indicator: Indicator, figures: _Figures, periods: list[_PeriodKey], scope: _Scope
+    indicator: _IndicatorRow, figures: _Figures, periods: list[_PeriodKey], scope: _Scope
 ) -> tuple[list, float | None, float | None, float | None, bool]:
     """(trend, range value, to-date value, the state's value, sex split incomplete)."""
     unit = indicator.unit
@@ -1353,9 +1404,7 @@ def _windows(
             indicator, figures.computed, figures.computed_states, scope
         )
         return trend, ranged, to_date, None, False
-    trend, range_sums, to_date_sums, state_sums = _reported_windows(
-        indicator.id, unit, figures, periods
-    )
+    trend = _reported_trend(indicator.id, unit, figures, periods)
     if indicator.aggregation == "cumulative" or unit == "yes_no":
         latest = figures.latest_to_date.get(indicator.id, _Sums())
         return (
@@ -1365,17 +1414,18 @@ def _windows(
             figures.latest_state.get(indicator.id, _Sums()).figure(unit),
             latest.incomplete,
         )
+    to_date = figures.to_date.get(indicator.id, _Sums())
     return (
         trend,
-        range_sums.figure(unit),
-        to_date_sums.figure(unit),
-        state_sums.figure(unit),
-        to_date_sums.incomplete,
+        figures.in_range.get(indicator.id, _Sums()).figure(unit),
+        to_date.figure(unit),
+        figures.state.get(indicator.id, _Sums()).figure(unit),
+        to_date.incomplete,
     )
 
 
 def _indicator_line(
-    indicator: Indicator,
+    indicator: _IndicatorRow,
     figures: _Figures,
     periods: list[_PeriodKey],
     order: dict[int, tuple[int, str]],
@@ -1517,13 +1567,11 @@ def build_summary(
             .order_by(Initiative.code)
         ).all()
     )
-    indicators = list(
-        session.exec(
-            select(Indicator)
-            .where(col(Indicator.id).in_(_indicators_in_scope(scope)))
-            .order_by(Indicator.code)
-        ).all()
-    )
+    indicators = session.execute(
+        select(*_INDICATOR_FIELDS)
+        .where(col(Indicator.id).in_(_indicators_in_scope(scope)))
+        .order_by(Indicator.code)
+    ).all()
     lines = _indicator_lines(session, scope, indicators, {i.id: i.code for i in initiatives})
     activity_rows = {row[0]: row[1:] for row in _activity_totals(session, scope)}
 

@@ -38,11 +38,12 @@ GROUP BY reporting_period_id, indicator_id
 """
 FILL_LATEST_VALUES = """
 INSERT INTO approved_latest_value (as_of_period_id, indicator_id, member_state_id,
-    reporting_period_id, value, numerator, denominator, yes, sex_incomplete)
-SELECT as_of.id, spans.indicator_id, spans.member_state_id, spans.reporting_period_id,
-    spans.value, spans.numerator, spans.denominator, spans.yes, spans.sex_incomplete
+    indicator_value_id, reporting_period_id, value, numerator, denominator, yes, sex_incomplete)
+SELECT as_of.id, spans.indicator_id, spans.member_state_id, spans.id,
+    spans.reporting_period_id, spans.value, spans.numerator, spans.denominator, spans.yes,
+    spans.sex_incomplete
 FROM (
-    SELECT indicator_id, member_state_id, reporting_period_id, value,
+    SELECT indicator_value.id, indicator_id, member_state_id, reporting_period_id, value,
         CASE WHEN numerator IS NOT NULL AND denominator > 0 THEN numerator END AS numerator,
         CASE WHEN numerator IS NOT NULL AND denominator > 0 THEN denominator END AS denominator,
         CASE WHEN value = 1 THEN 1 ELSE 0 END AS yes,
@@ -91,6 +92,7 @@ def upgrade() -> None:
         sa.Column("as_of_period_id", sa.Integer(), nullable=False),
         sa.Column("indicator_id", sa.Integer(), nullable=False),
         sa.Column("member_state_id", sa.Integer(), nullable=False),
+        sa.Column("indicator_value_id", sa.Integer(), nullable=False),
         sa.Column("reporting_period_id", sa.Integer(), nullable=False),
         sa.Column("value", sa.Float(), nullable=True),
         sa.Column("numerator", sa.Float(), nullable=True),
@@ -111,6 +113,11 @@ def upgrade() -> None:
             ["member_state_id"],
             ["member_state.id"],
             name=op.f("fk_approved_latest_value_member_state_id_member_state"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["indicator_value_id"],
+            ["indicator_value.id"],
+            name=op.f("fk_approved_latest_value_indicator_value_id_indicator_value"),
         ),
         sa.ForeignKeyConstraint(
             ["reporting_period_id"],
