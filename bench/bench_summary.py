@@ -6,7 +6,7 @@ In one run, on a throwaway database:
   2. the same after bench/generate_large_plan.py has added the large synthetic plan;
   3. the status report .xlsx for the large plan, against openpyxl writing the same cells in
      write-only mode.
-Each figure is the median of RUNS runs, after one warm-up run.
+Each figure is the median of RUNS runs, after one warm-up run; what is compared runs in turn.
 
     python bench/bench_summary.py                         # SQLite in a temporary folder
     python bench/bench_summary.py postgresql+psycopg://...  # an empty PostgreSQL database
@@ -33,7 +33,7 @@ from sqlalchemy import event
 
 from bench.generate_large_plan import generate
 
-RUNS = 7
+RUNS = 9
 PASSWORD = "benchmark password 123"
 PAGES = {
     "default (last quarter, plan to date)": "/summary",
@@ -42,22 +42,36 @@ PAGES = {
 
 
 class Timing(float):
-    """The median of the runs, carrying the fastest run too: on a shared machine the fastest
-    run is the one least disturbed by other work."""
+    """The median of the runs, carrying every run and the fastest: on a shared machine the
+    fastest run is the one least disturbed by other work."""
 
+    runs: list[float]
     fastest: float
 
 
-def median_seconds(action: Callable[[], object], runs: int = RUNS) -> Timing:
-    action()  # warm-up: caches, the schema check, the first connection
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        timings.append(time.perf_counter() - started)
-    timing = Timing(statistics.median(timings))
-    timing.fastest = min(timings)
+def _timing(runs: list[float]) -> Timing:
+    timing = Timing(statistics.median(runs))
+    timing.runs, timing.fastest = runs, min(runs)
     return timing
+
+
+def interleaved(actions: dict[str, Callable[[], object]], runs: int = RUNS) -> dict[str, Timing]:
+    """Each action once per round, in turn (after one warm-up round): a slow spell on a shared
+    machine slows every action of that round alike, so the ratios between them stay fair."""
+    for action in actions.values():
+        action()
+    timings: dict[str, list[float]] = {name: [] for name in actions}
+    for _ in range(runs):
+        for name, action in actions.items():
+            started = time.perf_counter()
+            action()
+            timings[name].append(time.perf_counter() - started)
+    return {name: _timing(values) for name, values in timings.items()}
+
+
+def paired_ratio(a: Timing, b: Timing) -> float:
+    """The median of the round-by-round ratios of two interleaved measurements."""
+    return statistics.median(x / y for x, y in zip(a.runs, b.runs, strict=True))
 
 
 def _signed_in_client(app):
@@ -131,11 +145,10 @@ def measure_pages(app, client) -> dict[str, dict]:
     results = {}
     for name, url in PAGES.items():
         statements = _statements_of(app, client, url)
-        results[name] = {
-            "page": median_seconds(lambda url=url: _get(client, url)),
-            "bare": median_seconds(_bare(app, statements)),
-            "queries": len(statements),
-        }
+        timed = interleaved(
+            {"page": lambda url=url: _get(client, url), "bare": _bare(app, statements)}
+        )
+        results[name] = {**timed, "queries": len(statements)}
     return results
 
 
@@ -148,7 +161,6 @@ def measure_status_report(app) -> dict:
     today = date.today()
     with app.app_context(), unit_of_work(write=False) as session:
         period = latest_period(session, today)
-        report = median_seconds(lambda: build_report(session, period, today=today), runs=5)
         summary = build_summary(
             session,
             REPORT_READER,
@@ -156,17 +168,20 @@ def measure_status_report(app) -> dict:
             today=today,
             narratives_limit=None,
         )
-    workbook_only = median_seconds(lambda: summary_workbook(summary), runs=5)
-    data = summary_workbook(summary)
-    sheets = _cells_by_sheet(data)
-    raw = median_seconds(lambda: _write_only(sheets), runs=5)
+        data = summary_workbook(summary)
+        sheets = _cells_by_sheet(data)
+        timed = interleaved(
+            {
+                "report": lambda: build_report(session, period, today=today),
+                "workbook": lambda: summary_workbook(summary),
+                "raw": lambda: _write_only(sheets),
+            }
+        )
     return {
         "period": period.code,
         "cells": sum(len(row) for rows in sheets.values() for row in rows),
         "bytes": len(data),
-        "report": report,
-        "workbook": workbook_only,
-        "raw": raw,
+        **timed,
     }
 
 
@@ -197,7 +212,8 @@ def report(url: str, seed: dict, large: dict, counts: dict, status: dict) -> str
     lines = [
         f"Database: {url.split(':', 1)[0]}; {counts}",
         "",
-        "Median of the runs (fastest run in brackets).",
+        f"Median of {RUNS} runs (fastest run in brackets); page and bare SQL run in turn, "
+        "and page / bare is the median of the round-by-round ratios.",
         "",
         "| page | size | queries | page time | bare SQL | page / bare | large / seed |",
         "|---|---|---|---|---|---|---|",
@@ -212,8 +228,8 @@ def report(url: str, seed: dict, large: dict, counts: dict, status: dict) -> str
                 growth = f"{page / small:.1f}x ({page.fastest / small.fastest:.1f}x)"
             lines.append(
                 f"| {name} | {size} | {r['queries']} | {_ms(page)} ({_ms(page.fastest)}) "
-                f"| {_ms(bare)} ({_ms(bare.fastest)}) | {page / bare:.2f}x "
-                f"({page.fastest / bare.fastest:.2f}x) | {growth} |"
+                f"| {_ms(bare)} ({_ms(bare.fastest)}) | {paired_ratio(page, bare):.2f}x "
+                f"| {growth} |"
             )
     lines += [
         "",
@@ -223,9 +239,9 @@ def report(url: str, seed: dict, large: dict, counts: dict, status: dict) -> str
         "| step | time | vs openpyxl write-only |",
         "|---|---|---|",
         f"| build_report (summary queries + workbook) | {_ms(status['report'])} "
-        f"| {status['report'] / status['raw']:.2f}x |",
+        f"| {paired_ratio(status['report'], status['raw']):.2f}x |",
         f"| summary_workbook alone | {_ms(status['workbook'])} "
-        f"| {status['workbook'] / status['raw']:.2f}x |",
+        f"| {paired_ratio(status['workbook'], status['raw']):.2f}x |",
         f"| openpyxl write-only, same cells | {_ms(status['raw'])} | 1.00x |",
     ]
     return "\n".join(lines)

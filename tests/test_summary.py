@@ -416,3 +416,24 @@ def test_cumulative_and_yes_no_indicators_take_each_states_latest_value(session)
     )
     line = _lines(only_q2)["CUM"]
     assert (line.range_value, line.to_date_value, line.state_value) == (17.0, 17.0, 10.0)
+
+
+def test_a_sparkline_names_every_period_and_leaves_gaps_as_gaps() -> None:
+    from app.reports.charts import sparkline
+
+    svg = str(
+        sparkline(
+            [("2025-Q1", 1200.0), ("2025-Q2", None), ("2025-Q3", 66.25)],
+            title="<b>1.1.a</b> by period",
+            unit_suffix="%",
+        )
+    )
+    title = "&lt;b&gt;1.1.a&lt;/b&gt; by period: 2025-Q1 1,200%; 2025-Q2 no value; 2025-Q3 66.2%"
+    assert f"<title>{title}</title>" in svg and f'aria-label="{title}"' in svg
+    assert "<b>" not in svg
+    # Two columns (one path), one gap dot on the baseline, the latest figure written out.
+    path = svg.split('<path d="', 1)[1].split('"', 1)[0]
+    assert path.count("M") == 2 and path.startswith("M1 3.0h6V22")
+    assert svg.count("<circle") == 1 and ">66.2%</text>" in svg
+    empty = str(sparkline([], title="x"))
+    assert "x: no periods" in empty and "<path" not in empty

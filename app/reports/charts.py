@@ -122,31 +122,29 @@ def sparkline(
     ]
     described = "; ".join(f"{name} {text or 'no value'}" for name, text in words)
     heading = f"{escape(title)}: {described}" if points else f"{escape(title)}: no periods"
-    parts = [
-        f'<svg class="spark" role="img" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" aria-label="{heading}"><title>{heading}</title>',
-        f'<line x1="0" y1="{base + 0.5}" x2="{step * len(points)}" y2="{base + 0.5}" '
-        'stroke="#8894a3" stroke-width="1"/>',
-    ]
+    # All columns are one path, gaps are dots: the chart is drawn for every indicator, so its
+    # markup is kept small; each period's figure is in the title, which is read out and shown.
+    columns, gaps = [], []
     latest = "\u2013"
     x = 1
-    for (_name, value), (name, text) in zip(points, words, strict=True):
+    for (_name, value), (_code, text) in zip(points, words, strict=True):
         if value is None:
-            parts.append(f'<circle cx="{x + 3}" cy="{base}" r="1.2" fill="#8894a3"/>')
+            gaps.append(f'<circle cx="{x + 3}" cy="{base}" r="1.2" fill="#8894a3"/>')
         else:
             latest = text
             bar = max(abs(value) * scale, 1.0 if value else 0.0)
-            parts.append(
-                f'<rect x="{x}" y="{base - bar:.1f}" width="{step - 3}" height="{bar:.1f}" '
-                f'fill="#0b3d63"><title>{name}: {text}</title></rect>'
-            )
+            columns.append(f"M{x} {base - bar:.1f}h{step - 3}V{base}h-{step - 3}z")
         x += step
-    parts.append(
+    path = f'<path d="{"".join(columns)}" fill="#0b3d63"/>' if columns else ""
+    # Names and the title are escaped above; figures are digits; the rest is numbers.
+    return Markup(  # noqa: S704
+        f'<svg class="spark" role="img" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" aria-label="{heading}"><title>{heading}</title>'
+        f'<line x1="0" y1="{base + 0.5}" x2="{step * len(points)}" y2="{base + 0.5}" '
+        f'stroke="#8894a3" stroke-width="1"/>{path}{"".join(gaps)}'
         f'<text x="{step * len(points) + 4}" y="{base - 4}" font-size="11" '
         f'fill="#1b2430">{latest}</text></svg>'
     )
-    # Names and the title are escaped above; figures are digits; the rest is numbers.
-    return Markup("".join(parts))  # noqa: S704
 
 
 # Colours, symbols and words for each rating: the symbol and the count are written in every

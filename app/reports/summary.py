@@ -686,11 +686,18 @@ class _Sums:
         return self.value
 
 
+def _rows(session: Session, query) -> list:
+    """The rows of a query of plain columns, run through Core: figures need no ORM bookkeeping
+    (identity map, loading), which costs more than the query on a large plan."""
+    return session.connection().execute(query).all()
+
+
 def _period_sums(session: Session, scope: _Scope):
     """Approved values per indicator and period, summed over every state (the totals kept by
     ``app.progress.totals``): the trend of each indicator."""
     total = ApprovedPeriodTotal
-    return session.execute(
+    return _rows(
+        session,
         select(
             total.indicator_id,
             total.reporting_period_id,
@@ -703,8 +710,8 @@ def _period_sums(session: Session, scope: _Scope):
         ).where(
             col(total.reporting_period_id).in_(scope.to_date_ids),
             col(total.indicator_id).in_(_indicators_in_scope(scope)),
-        )
-    ).all()
+        ),
+    )
 
 
 def _window_sums(session: Session, scope: _Scope):
@@ -737,7 +744,7 @@ def _window_sums(session: Session, scope: _Scope):
         .group_by(total.indicator_id)
     )
     if scope.state_id is None:
-        return session.execute(plan_wide).all()
+        return _rows(session, plan_wide)
     iv = IndicatorValue
     nothing = literal(None)
     own = (
@@ -762,7 +769,7 @@ def _window_sums(session: Session, scope: _Scope):
         )
         .group_by(iv.indicator_id)
     )
-    return session.execute(union_all(plan_wide, own)).all()
+    return _rows(session, union_all(plan_wide, own))
 
 
 def _latest_sums(session: Session, scope: _Scope):
@@ -811,7 +818,7 @@ def _latest_sums(session: Session, scope: _Scope):
     )
     if scope.state_id is not None:
         query = query.group_by(flag)
-    return session.exec(query).all()
+    return _rows(session, query)
 
 
 def _latest_texts(session: Session, scope: _Scope) -> dict[int, str]:
@@ -842,9 +849,9 @@ def _latest_texts(session: Session, scope: _Scope) -> dict[int, str]:
         )
         .subquery()
     )
-    rows = session.execute(
-        select(ranked.c.indicator_id, ranked.c.text_value).where(ranked.c.rn == 1)
-    ).all()
+    rows = _rows(
+        session, select(ranked.c.indicator_id, ranked.c.text_value).where(ranked.c.rn == 1)
+    )
     return {indicator_id: text for indicator_id, text in rows}
 
 
@@ -918,7 +925,7 @@ def _computed_per_period(session: Session, scope: _Scope):
         )
         .group_by(Indicator.id, ReportingPeriod.id)
     )
-    return session.exec(query).all()
+    return _rows(session, query)
 
 
 def _computed_states(session: Session, scope: _Scope):
@@ -976,7 +983,7 @@ def _computed_states(session: Session, scope: _Scope):
     ranged = window.where(in_range).with_only_columns(
         Indicator.id, literal(-1), func.count(func.distinct(ap.member_state_id))
     )
-    return session.exec(query.union_all(window, ranged)).all()
+    return _rows(session, query.union_all(window, ranged))
 
 
 def _activity_totals(session: Session, scope: _Scope):
@@ -1007,7 +1014,7 @@ def _activity_totals(session: Session, scope: _Scope):
         )
         .group_by(Initiative.strategic_goal_id)
     )
-    return session.exec(query).all()
+    return _rows(session, query)
 
 
 def _activities_in_range(scope: _Scope):
@@ -1050,14 +1057,15 @@ def _participants_by_state(session: Session, scope: _Scope) -> list[ParticipantR
             male=int(male or 0),
             unspecified=int(unspecified or 0),
         )
-        for state_id, code, name, activities, female, male, unspecified in session.exec(query).all()
+        for state_id, code, name, activities, female, male, unspecified in _rows(session, query)
     ]
 
 
 def _participant_totals(session: Session, scope: _Scope) -> ParticipantTotals:
     """Plan-wide totals for the range: totals, not any one state's rows."""
     split, participants = _activity_participants()
-    totals = session.exec(
+    totals = _rows(
+        session,
         select(
             func.count(Activity.id),
             func.sum(participants),
@@ -1072,9 +1080,9 @@ def _participant_totals(session: Session, scope: _Scope) -> ParticipantTotals:
         .select_from(Activity)
         .join(Initiative, col(Initiative.id) == Activity.initiative_id)
         .outerjoin(split, split.c.activity_id == Activity.id)
-        .where(_activities_in_range(scope))
-    ).one()
-    count, people, female, male, states = totals
+        .where(_activities_in_range(scope)),
+    )
+    [(count, people, female, male, states)] = totals
     return ParticipantTotals(
         activities=count or 0,
         participants=int(people or 0),
@@ -1107,10 +1115,10 @@ def _completeness(
     if scope.state_id is not None or scope.own_state_only:
         states_query = states_query.where(MemberState.id == scope.state_id)
         submissions_query = submissions_query.where(Submission.member_state_id == scope.state_id)
-    states = session.exec(states_query).all()
+    states = _rows(session, states_query)
     found = {
         (state_id, period_id): (status, submitted_at)
-        for state_id, period_id, status, submitted_at in session.exec(submissions_query).all()
+        for state_id, period_id, status, submitted_at in _rows(session, submissions_query)
     }
     cutoffs = {p.id: _end_of_day(p.due_date, office_tz) for p in scope.to_date_periods}
     rows = []
@@ -1192,7 +1200,7 @@ def _narratives(session: Session, scope: _Scope, limit: int | None) -> tuple[lis
     )
     if limit is not None:
         query = query.limit(limit)
-    rows = session.exec(query).all()
+    rows = _rows(session, query)
     lines = [
         NarrativeLine(
             indicator_id=row[0],
@@ -1213,12 +1221,13 @@ def _narratives(session: Session, scope: _Scope, limit: int | None) -> tuple[lis
 def _snapshots(session: Session, scope: _Scope) -> list[SnapshotRef]:
     from app.reports.models import SummarySnapshot
 
-    rows = session.exec(
+    rows = _rows(
+        session,
         select(ReportingPeriod.id, ReportingPeriod.code, SummarySnapshot.created_at)
         .join(SummarySnapshot, col(SummarySnapshot.reporting_period_id) == ReportingPeriod.id)
         .where(col(ReportingPeriod.id).in_([p.id for p in scope.periods]))
-        .order_by(ReportingPeriod.start_date)
-    ).all()
+        .order_by(ReportingPeriod.start_date),
+    )
     return [SnapshotRef(period_id=i, period_code=c, frozen_at=_aware(t)) for i, c, t in rows]
 
 
@@ -1288,7 +1297,8 @@ def rate_indicator(
 class _Figures:
     """The grouped rows of the summary's queries, keyed by indicator (and period)."""
 
-    per_period: dict[tuple[int, int], _Sums] = field(default_factory=dict)
+    # (value, numerator, denominator, yes) summed over the states, per indicator and period.
+    per_period: dict[tuple[int, int], tuple] = field(default_factory=dict)
     to_date: dict[int, _Sums] = field(default_factory=lambda: defaultdict(_Sums))
     in_range: dict[int, _Sums] = field(default_factory=lambda: defaultdict(_Sums))
     state: dict[int, _Sums] = field(default_factory=lambda: defaultdict(_Sums))
@@ -1325,9 +1335,8 @@ _IndicatorRow = Any  # a Row of _INDICATOR_FIELDS, read by attribute like an Ind
 def _gather_figures(session: Session, scope: _Scope, indicators: list[_IndicatorRow]) -> _Figures:
     """Run the indicator queries (a fixed number) and file their rows for quick lookup."""
     figures = _Figures()
-    for ind_id, period_id, value, num, den, yes, fixed, incomplete in _period_sums(session, scope):
-        sums = figures.per_period[ind_id, period_id] = _Sums()
-        sums.add(value, num, den, yes, incomplete)
+    for ind_id, period_id, value, num, den, yes, fixed, _incomplete in _period_sums(session, scope):
+        figures.per_period[ind_id, period_id] = (value, num, den, yes)
         if fixed:
             figures.corrected[ind_id].add(period_id)
     for row in _window_sums(session, scope):
@@ -1386,8 +1395,19 @@ def _reported_trend(
     trend: list[tuple[str, float | None]] = []
     for period_id, code, _in_range in periods:
         sums = per_period.get((indicator_id, period_id))
-        trend.append((code, None if sums is None else sums.figure(unit)))
+        trend.append((code, None if sums is None else _period_figure(unit, *sums)))
     return trend
+
+
+def _period_figure(unit: str, value, numerator, denominator, yes) -> float | None:
+    """One period's figure from its totals, as ``_Sums.figure`` gives it for several."""
+    if unit == "percentage":
+        return 100.0 * float(numerator or 0) / float(denominator) if denominator else None
+    if unit == "yes_no":
+        return float(yes or 0)
+    if unit == "text" or value is None:
+        return None
+    return float(value)
 
 
 def _windows(
@@ -1451,8 +1471,7 @@ def _indicator_line(
             indicator.direction, rated, indicator.target_value, indicator.baseline_value, expected
         )
     corrected = sorted(order[p] for p in figures.corrected.get(indicator.id, ()))
-    # Built from figures computed here, not from outside input: no need to validate again.
-    return IndicatorLine.model_construct(
+    return IndicatorLine(
         id=indicator.id,
         code=indicator.code,
         title=indicator.title,
