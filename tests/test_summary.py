@@ -437,3 +437,14 @@ def test_a_sparkline_names_every_period_and_leaves_gaps_as_gaps() -> None:
     assert svg.count("<circle") == 1 and ">66.2%</text>" in svg
     empty = str(sparkline([], title="x"))
     assert "x: no periods" in empty and "<path" not in empty
+
+
+def test_a_progress_bar_leaves_room_for_its_figure() -> None:
+    from app.reports.charts import progress_bar
+
+    small, large = str(progress_bar(75, label="A")), str(progress_bar(20054.4, label="B"))
+    assert ">75%</text>" in small and ">20,054%</text>" in large
+    # The figure is written 6 px after the 160 px bar; the picture is wide enough to hold it.
+    assert 'width="196"' in small and 'width="228"' in large
+    assert "B: 20054% of target" in large
+    assert str(progress_bar(None, label="C")) == '<span class="muted">No target</span>'

@@ -40,13 +40,16 @@ def progress_bar(
             f'<line class="bar-expected" x1="{x}" y1="0" x2="{x}" y2="14" '
             'stroke="#1b2430" stroke-width="2"/>'
         )
+    figure = f"{percent:,.0f}%"
+    # Room for the figure beside the bar, however many digits it has (8 px a character).
+    total = width + 12 + 8 * len(figure)
     # Every interpolated text is escaped above; the rest is numbers.
     return Markup(  # noqa: S704
-        f'<svg class="bar bar-{tone}" role="img" width="{width + 48}" height="14" '
-        f'viewBox="0 0 {width + 48} 14" aria-label="{title}"><title>{title}</title>'
+        f'<svg class="bar bar-{tone}" role="img" width="{total}" height="14" '
+        f'viewBox="0 0 {total} 14" aria-label="{title}"><title>{title}</title>'
         f'<rect class="bar-track" x="0" y="2" width="{width}" height="10" rx="3"/>'
         f'<rect class="bar-fill" x="0" y="2" width="{filled}" height="10" rx="3"/>'
-        f'{marker}<text x="{width + 6}" y="11">{percent:.0f}%</text></svg>'
+        f'{marker}<text x="{width + 6}" y="11">{figure}</text></svg>'
     )
 
 
