@@ -26,7 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, case, func, literal, literal_column, or_, true, union_all
+from sqlalchemy import and_, case, func, literal, literal_column, null, or_, true, union_all
 from sqlmodel import Session, col, select
 
 from app.accounts.services import Viewer
@@ -746,7 +746,6 @@ def _window_sums(session: Session, scope: _Scope):
     if scope.state_id is None:
         return _rows(session, plan_wide)
     iv = IndicatorValue
-    nothing = literal(None)
     own = (
         select(
             iv.indicator_id,
@@ -756,10 +755,10 @@ def _window_sums(session: Session, scope: _Scope):
             func.sum(totals_kept.PAIR_DENOMINATOR),
             func.sum(totals_kept.YES),
             literal(0),
-            nothing,
-            nothing,
-            nothing,
-            nothing,
+            null(),
+            null(),
+            null(),
+            null(),
         )
         .where(
             col(iv.submission_id).in_(totals_kept.approved_submissions()),
