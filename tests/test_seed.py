@@ -168,3 +168,32 @@ def test_quarters_cover_the_plan_period() -> None:
     assert len(quarters) == 12
     assert quarters[4] == (2025, 1, date(2025, 1, 1), date(2025, 3, 31))
     assert quarters[-1][3] == date(2026, 12, 31)
+
+
+def test_a_period_added_by_the_seed_gets_each_states_latest_values(seeded, tmp_path) -> None:
+    from datetime import date
+
+    from app.progress import totals
+    from app.progress.models import ApprovedLatestValue
+    from tests import summary_data
+
+    with seeded.app_context(), unit_of_work() as session:
+        q4 = session.exec(select(ReportingPeriod).where(ReportingPeriod.code == "2026-Q4")).one()
+        state = session.exec(select(MemberState).where(MemberState.code == "THA")).one()
+        indicator = session.exec(select(Indicator).where(Indicator.code == "1.1.a")).one()
+        sub = summary_data.submission(session, state, q4, "approved", date(2027, 1, 20))
+        summary_data.value(session, indicator, sub, 5)
+        key = (indicator.id, state.id)
+    longer = tmp_path / "plan.toml"
+    longer.write_text(
+        plan_seed.PLAN_FILE.read_text().replace(
+            "period_end = 2026-12-31", "period_end = 2027-03-31"
+        )
+    )
+    with seeded.app_context(), unit_of_work() as session:
+        assert plan_seed.load_plan(session, longer).created == {"reporting periods": 1}
+    with seeded.app_context(), unit_of_work() as session:
+        q1 = session.exec(select(ReportingPeriod).where(ReportingPeriod.code == "2027-Q1")).one()
+        kept = session.get(ApprovedLatestValue, (q1.id, *key))
+        assert kept is not None and kept.value == 5 and kept.reporting_period_id == q4.id
+        assert totals.differences(session) == []
