@@ -88,7 +88,9 @@ class _Sheet:
         self.sheet.append(cells)
 
     def _style(self, number_format: str) -> StyleArray:
-        """The style of a cell with this number format, made once per sheet and format."""
+        """The style of a cell with this number format, made once per sheet and format and
+        handed to each such cell (openpyxl otherwise looks the format up for every cell;
+        ``_style`` is the array of style ids every openpyxl cell carries)."""
         style = self._styles.get(number_format)
         if style is None:
             template = WriteOnlyCell(self.sheet)
