@@ -406,3 +406,32 @@ def test_stored_rows_are_read_back_field_by_field() -> None:
     assert {name: getattr(value, name) for name in VALUE_FIELDS} == {
         name: getattr(entry, name) for name in VALUE_FIELDS
     }
+
+
+def test_the_cycle_collector_is_paused_only_while_a_bulk_step_runs() -> None:
+    import gc
+
+    from app.imports.services import _without_cyclic_gc
+
+    seen = []
+
+    @_without_cyclic_gc
+    def step(fail: bool = False, inner: bool = False) -> None:
+        seen.append(gc.isenabled())
+        if inner:
+            step()
+            seen.append(gc.isenabled())
+        if fail:
+            raise RuntimeError("boom")
+
+    assert gc.isenabled()
+    step(inner=True)
+    with pytest.raises(RuntimeError):
+        step(fail=True)
+    assert seen == [False, False, False, False] and gc.isenabled()
+    gc.disable()
+    try:
+        step()
+        assert not gc.isenabled()  # left as it was found
+    finally:
+        gc.enable()

@@ -7,14 +7,18 @@ problem found. The web upload, the inbox scan and the CLI all come through ``rec
 
 from __future__ import annotations
 
+import functools
+import gc
 import hashlib
 import io
 import os
 import tempfile
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -48,6 +52,42 @@ class Change:
     field: str
     old: Any
     new: Any
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = False
+
+
+def _without_cyclic_gc(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run a bulk step with Python's cycle collector paused, and restore it after.
+
+    A 20,000-row workbook makes a few hundred thousand short-lived lists, rows and dicts, none
+    of them in a reference cycle; each allocation burst sets off collections that walk every
+    object the app holds (its modules, tens of megabytes), which cost a sixth of an import.
+    Reference counting still frees everything as it goes. Pauses nest and overlap safely
+    across threads: the first step in pauses, the last one out resumes.
+    """
+
+    @functools.wraps(function)
+    def paused(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        global _gc_pauses, _gc_was_enabled
+        with _gc_lock:
+            if _gc_pauses == 0:
+                _gc_was_enabled = gc.isenabled()
+                gc.disable()
+            _gc_pauses += 1
+        try:
+            return function(*args, **kwargs)
+        finally:
+            with _gc_lock:
+                _gc_pauses -= 1
+                if _gc_pauses == 0 and _gc_was_enabled:
+                    gc.enable()
+
+    return paused
 
 
 def archive_path(storage_dir: str | Path, file_sha256: str) -> Path:
@@ -102,6 +142,7 @@ def _last_approved(
     return latest
 
 
+@_without_cyclic_gc
 def receive(
     session: Session,
     data: bytes,
@@ -318,6 +359,7 @@ def get_upload(session: Session, upload_id: int, viewer: Viewer) -> Upload:
     return upload
 
 
+@_without_cyclic_gc
 def commit(session: Session, upload: Upload, viewer: Viewer) -> int:
     """Apply a previewed upload in one transaction: all rows or none. Returns values changed."""
     if upload.outcome != "previewed":
