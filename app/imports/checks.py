@@ -40,6 +40,9 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _NUMERIC_COLUMNS = ("Value", "Numerator", "Denominator", "Female", "Male")
 _DESCRIPTIVE_COLUMNS = {"As of date", "Narrative", "Evidence link"}
 _VALUE_COLUMNS = COLUMNS[5:]  # what a focal point types; the first five are the template's
+_VALUE, _AS_OF, _NARRATIVE, _EVIDENCE = (
+    _INDEX[h] for h in ("Value", "As of date", "Narrative", "Evidence link")
+)
 _YES_NO = {"yes": 1.0, "no": 0.0, "1": 1.0, "0": 0.0, "true": 1.0, "false": 0.0}
 _FIELD_COLUMN = {
     "value": "Value",
@@ -220,7 +223,7 @@ def check_rows(
 ) -> CheckedWorkbook:
     """Check each row as it is read. ``known_codes(codes)`` says which codes the plan has."""
     problems: list[Problem] = []
-    by_code = {i.code: i for i in reported}
+    by_code = {i.code: (i, _rules(i.unit, i.by_sex)) for i in reported}
     entries: list[RowEntry] = []
     seen: dict[str, int] = {}
     # Codes the state does not report: which message each gets is asked of the plan once.
@@ -251,15 +254,15 @@ def check_rows(
             )
             continue
         seen[code] = number
-        indicator = by_code.get(code)
-        if indicator is None:
+        known = by_code.get(code)
+        if known is None:
             unknown.append((len(problems), number, code))
             problems.append(Problem(VALUES_SHEET, f"A{number}", ""))  # worded below
             continue
         if not values_given:
             ignored += 1
             continue
-        entry = _row_entry(number, indicator, cells, period, problems)
+        entry = _row_entry(number, *known, cells, period, problems)
         if entry is not None:
             entries.append(entry)
     if unknown:
@@ -277,12 +280,12 @@ def check_rows(
 def _row_entry(
     number: int,
     indicator: ReportedIndicator,
+    rules: _Rules,
     cells: list[Any],
     period: ReportingPeriod,
     problems: list[Problem],
 ) -> RowEntry | None:
     before = len(problems)
-    rules = _rules(indicator.unit, indicator.by_sex)
     for index, heading in rules.forbidden:
         if cells[index] != "" and cells[index] is not None:
             problems.append(
@@ -293,7 +296,7 @@ def _row_entry(
                 )
             )
     entry = RowEntry(number, indicator.id, indicator.code)
-    value = cells[5]
+    value = cells[_VALUE]
     if indicator.unit == "yes_no":
         answer = _text(value).lower()
         entry.value = _YES_NO.get(answer)
@@ -305,11 +308,28 @@ def _row_entry(
         for index, heading, name in rules.numeric:
             if cells[index] != "":
                 setattr(entry, name, _number(cells[index], heading, number, problems))
-    if cells[10] != "":
-        _check_date(cells[10], number, period, problems)
-    narrative, evidence = cells[11], cells[12]
+    if cells[_AS_OF] != "":
+        _check_date(cells[_AS_OF], number, period, problems)
+    narrative, evidence = cells[_NARRATIVE], cells[_EVIDENCE]
     entry.narrative = _text(narrative) if narrative != "" else ""
     entry.evidence_url = _text(evidence) if evidence != "" else ""
+    if entry.narrative or entry.evidence_url or entry.text_value:
+        _check_texts(number, entry, problems)
+    if entry.evidence_url and not entry.evidence_url.startswith(("https://", "http://")):
+        problems.append(
+            Problem(VALUES_SHEET, f"M{number}", "the evidence link must start with https://")
+        )
+    if len(problems) != before:
+        return None
+    # The same rules as web entry (app.progress.services), reported with cell references.
+    found = unit_problems(indicator, entry)  # type: ignore[arg-type]
+    for name, message in found.items():
+        column = _FIELD_COLUMN.get(name, "Value")
+        problems.append(Problem(VALUES_SHEET, f"{_LETTER[column]}{number}", message))
+    return None if found else entry
+
+
+def _check_texts(number: int, entry: RowEntry, problems: list[Problem]) -> None:
     for heading, text in (
         ("Narrative", entry.narrative),
         ("Evidence link", entry.evidence_url),
@@ -333,18 +353,6 @@ def _row_entry(
                     f"{len(text):,} characters; the limit is {MAX_NARRATIVE_CHARS:,}",
                 )
             )
-    if entry.evidence_url and not entry.evidence_url.startswith(("https://", "http://")):
-        problems.append(
-            Problem(VALUES_SHEET, f"M{number}", "the evidence link must start with https://")
-        )
-    if len(problems) != before:
-        return None
-    # The same rules as web entry (app.progress.services), reported with cell references.
-    found = unit_problems(indicator, entry)  # type: ignore[arg-type]
-    for name, message in found.items():
-        column = _FIELD_COLUMN.get(name, "Value")
-        problems.append(Problem(VALUES_SHEET, f"{_LETTER[column]}{number}", message))
-    return None if found else entry
 
 
 def _check_date(value: Any, number: int, period: ReportingPeriod, problems: list[Problem]) -> None:
