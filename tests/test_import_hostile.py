@@ -215,6 +215,30 @@ _X = b'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
         ),
         ("a far row alone", b'<row r="1048576"></row>', b"", "has cells in 1,048,576 rows"),
         (
+            "a second r attribute (calamine takes the last)",
+            b'<row r="9"><c r="A9" t="n" r="XFD9"><v>1</v></c></row>',
+            b"",
+            "has cells in 16384 columns",
+        ),
+        (
+            "a second r attribute straight after a quote",
+            b'<row r="9"><c r="A9"r="A1000000"><v>1</v></c></row>',
+            b"",
+            "has cells in 1,000,000 rows",
+        ),
+        (
+            "a decoy r inside another attribute's value",
+            b'<row r="9"><c s=" r=\'A9\'" r="XFD9"><v>1</v></c></row>',
+            b"",
+            "has cells in 16384 columns",
+        ),
+        (
+            "a '>' inside an attribute's value",
+            b'<row r="9"><c s=">" r="XFD9"><v>1</v></c></row>',
+            b"",
+            "has cells in 16384 columns",
+        ),
+        (
             "single quotes and spaces",
             b"<row r='9'><c r = 'AZ9'><v>1</v></c></row>",
             b"",
@@ -280,3 +304,14 @@ def test_the_limits_come_from_the_configuration() -> None:
             inspect_xlsx(data, Limits(max_rows=20, max_columns=3))
         with pytest.raises(FileRefused, match=f"{claim} 3 columns; the limit is 2"):
             inspect_xlsx(data, Limits(max_rows=30, max_columns=2))
+
+
+def test_text_that_looks_like_a_reference_is_read_not_refused() -> None:
+    from app.imports.safety import Limits, inspect_xlsx
+
+    workbook = Workbook()
+    workbook.active.title = VALUES_SHEET
+    workbook.active.append(['see r="XFD1048576" and r = 5', "<c r='ZZZ9'>", "\tr=1"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    inspect_xlsx(buffer.getvalue(), Limits())

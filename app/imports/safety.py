@@ -10,8 +10,9 @@ The sheets are scanned as a stream, one piece of about a megabyte at a time, eac
 where a row begins, so memory stays flat however large the sheet. A piece in the form Excel,
 LibreOffice and openpyxl write (``<c r="A1"``, ``<row r="1"``) is checked with a few byte
 searches that find only what is wrong (a cell beyond the limits, a formula, a hidden row); a
-piece in any other form (namespace prefixes, other attribute orders, cells without references)
-is checked cell by cell. Every XML part is also searched for a DTD: a real workbook never
+piece in any other form (namespace prefixes, other attribute orders, a second r attribute,
+cells without references) is checked cell by cell, its attributes read one after another as
+python-calamine reads them. Every XML part is also searched for a DTD: a real workbook never
 declares entities, so one that does is refused before any parser sees it (defusedxml remains
 the guard of the parts parsed here).
 """
@@ -64,9 +65,16 @@ _NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _PIECE = 1 << 20  # bytes of a sheet scanned at a time
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?\"")
 # Any form, for the cell-by-cell path: start tags of cells and rows, whatever their prefix and
-# attribute order, and the r attribute within them.
-_START_TAG = re.compile(rb"<(?:\w+:)?(c|row)(?=[\s>/])([^>]*)>")
+# attribute order (a quoted value may hold a '>'), their attributes read one after another as
+# python-calamine's XML reader does (it takes the last of two r attributes, and needs no space
+# after a closing quote), and a cell reference.
+_START_TAG = re.compile(rb"<(?:\w+:)?(c|row)(?=[\s>/])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
+_ATTRIBUTE = re.compile(rb"\s*([A-Za-z_:][\w.:-]*)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_REFERENCE = re.compile(rb"([A-Z]{0,3})(\d+)")
+# The first r attribute: enough to name a formula cell or a hidden row in a message.
 _R_ATTR = re.compile(rb"\sr\s*=\s*[\"']([A-Z]*)(\d*)[\"']")
+# Tabs, line breaks, quotes and slashes as spaces: then " r=" and " r " find every r attribute.
+_FLAT = bytes.maketrans(b"\t\n\r\"'/", b"      ")
 _CELL = re.compile(rb"<(?:\w+:)?c(?=[\s>/])([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
 _HIDDEN_ROW = re.compile(rb"<(?:\w+:)?row\s[^>]*?\bhidden\s*=\s*[\"'](?:1|true)[\"'][^>]*>")
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
@@ -323,7 +331,12 @@ def _inspect_sheet(name: str, state: str, pieces: Iterator[bytes], limits: Limit
                 )
                 _within_limits(name, int(last_row), column_number(last_col), limits, declared=True)
         prefixed = bool(_COLON_TAG.search(piece) and _PREFIXED.search(piece))
-        if prefixed or suspects.cell.search(piece) or suspects.row.search(piece):
+        if (
+            prefixed
+            or suspects.cell.search(piece)
+            or suspects.row.search(piece)
+            or not _usual_references(piece)
+        ):
             _scan_cells(name, piece, limits)  # refuses with the exact figures
         if _PLAIN_FORMULA.search(piece) or (prefixed and _FORMULA_TAG.search(piece)):
             _collect_formulas(piece, facts)
@@ -335,21 +348,56 @@ def _inspect_sheet(name: str, state: str, pieces: Iterator[bytes], limits: Limit
     return facts
 
 
+def _usual_references(piece: bytes) -> bool:
+    """Every r attribute in the piece is the first attribute of a ``<c`` or ``<row`` tag.
+
+    Counted on a copy with whitespace, quotes and slashes turned into spaces, so that an r
+    attribute however written (after a tab, straight after a closing quote, with spaces before
+    its '=') is counted; text that merely looks like one only sends the piece the slow way.
+    """
+    flat = piece.translate(_FLAT)
+    return b" r " not in flat and flat.count(b" r=") == flat.count(b"<c r=") + flat.count(
+        b"<row r="
+    )
+
+
+def _references(attributes: bytes) -> list[bytes] | None:
+    """The values of a tag's r attributes, read in order; None if the attributes do not parse."""
+    found = []
+    position = 0
+    while True:
+        attribute = _ATTRIBUTE.match(attributes, position)
+        if attribute is None:
+            rest = attributes[position:].strip()
+            return found if rest in (b"", b"/") else None
+        if attribute.group(1) == b"r":
+            value = attribute.group(2)
+            found.append(attribute.group(3) if value is None else value)
+        position = attribute.end()
+
+
 def _scan_cells(name: str, piece: bytes, limits: Limits) -> None:
     """Cell by cell, whatever the form: refuse a cell or row beyond the limits."""
     max_row = max_column = 0
     for tag in _START_TAG.finditer(piece):
-        ref = _R_ATTR.search(tag.group(2))
-        if ref is None or not ref.group(2) or (tag.group(1) == b"c") != bool(ref.group(1)):
+        references = _references(tag.group(2))
+        is_cell = tag.group(1) == b"c"
+        if references is None:
+            raise FileRefused(f"Sheet '{name}' has a cell or row that cannot be read: damaged.")
+        if not references:
             # calamine would place such a cell by counting, so its extent is not known here.
             raise FileRefused(
                 f"Sheet '{name}' has cells or rows without a cell reference, which Excel "
                 "always writes. Open the file in Excel (or LibreOffice), save it as 'Excel "
                 "Workbook (.xlsx)' and upload it again."
             )
-        max_row = max(max_row, int(ref.group(2)))
-        if ref.group(1):
-            max_column = max(max_column, column_number(ref.group(1)))
+        for reference in references:
+            parts = _REFERENCE.fullmatch(reference)
+            if parts is None or is_cell != bool(parts.group(1)):
+                raise FileRefused(f"Sheet '{name}' has a damaged cell reference.")
+            max_row = max(max_row, int(parts.group(2)))
+            if is_cell:
+                max_column = max(max_column, column_number(parts.group(1)))
     _within_limits(name, max_row, max_column, limits, declared=False)
 
 
