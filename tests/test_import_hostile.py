@@ -236,7 +236,7 @@ _X = b'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
             "a '>' inside an attribute's value",
             b'<row r="9"><c s=">" r="XFD9"><v>1</v></c></row>',
             b"",
-            "has cells in 16384 columns",
+            "cannot be read",
         ),
         (
             "single quotes and spaces",
@@ -315,3 +315,18 @@ def test_text_that_looks_like_a_reference_is_read_not_refused() -> None:
     buffer = io.BytesIO()
     workbook.save(buffer)
     inspect_xlsx(buffer.getvalue(), Limits())
+
+
+def test_a_large_sheet_in_an_unusual_form_is_refused_rather_than_checked_for_long(
+    monkeypatch,
+) -> None:
+    from app.imports import safety
+
+    rows = b"".join(
+        b'<x:row r="%d"><x:c r="A%d"><x:v>1</x:v></x:c></x:row>' % (n, n) for n in range(9, 200)
+    )
+    data = _with_rows(_plain_workbook(), rows, _X)
+    safety.inspect_xlsx(data, safety.Limits())  # prefixed tags: checked cell by cell, fine
+    monkeypatch.setattr(safety, "_CELL_BY_CELL_BUDGET", 1000)
+    with pytest.raises(safety.FileRefused, match="unusual form that is too large"):
+        safety.inspect_xlsx(data, safety.Limits())

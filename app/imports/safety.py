@@ -65,12 +65,20 @@ _NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _PIECE = 1 << 20  # bytes of a sheet scanned at a time
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?\"")
 # Any form, for the cell-by-cell path: start tags of cells and rows, whatever their prefix and
-# attribute order (a quoted value may hold a '>'), their attributes read one after another as
-# python-calamine's XML reader does (it takes the last of two r attributes, and needs no space
-# after a closing quote), and a cell reference.
-_START_TAG = re.compile(rb"<(?:\w+:)?(c|row)(?=[\s>/])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
+# attribute order, their attributes read one after another as python-calamine's XML reader does
+# (it takes the last of two r attributes, and needs no space after a closing quote), and a cell
+# reference. A '>' inside a quoted value (which no spreadsheet program writes in these tags)
+# leaves a quote open, so the tag does not parse and the file is refused.
+_START_TAG = re.compile(rb"<(?:\w+:)?(c|row)(?=[\s>/])([^>]*)>")
 _ATTRIBUTE = re.compile(rb"\s*([A-Za-z_:][\w.:-]*)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 _REFERENCE = re.compile(rb"([A-Z]{0,3})(\d+)")
+# The common shape of a tag's attributes, matched whole: double-quoted, space-separated, one r.
+_NOT_R = rb'\s+(?!r\s*=)[A-Za-z_:][\w.:-]*="[^"]*"'
+_ONE_R = re.compile(rb"(?:%s)*\s+r=\"([A-Z]{0,3})(\d+)\"(?:%s)*\s*/?" % (_NOT_R, _NOT_R))
+# Bytes of a sheet that may be checked cell by cell (about a second's work, some 20,000 rows): a
+# larger sheet in an unusual form is refused rather than tie up the server for long; the form
+# Excel, LibreOffice and openpyxl write never takes this path.
+_CELL_BY_CELL_BUDGET = 12 * 1024 * 1024
 # The first r attribute: enough to name a formula cell or a hidden row in a message.
 _R_ATTR = re.compile(rb"\sr\s*=\s*[\"']([A-Z]*)(\d*)[\"']")
 # Tabs, line breaks, quotes and slashes as spaces: then " r=" and " r " find every r attribute.
@@ -319,6 +327,7 @@ def _inspect_sheet(name: str, state: str, pieces: Iterator[bytes], limits: Limit
     facts = SheetFacts(name=name, state=state)
     suspects = _suspects(limits.max_rows, limits.max_columns)
     first = True
+    checked_cell_by_cell = 0
     for piece in pieces:
         _refuse_dtd(piece, name)
         if first:
@@ -337,6 +346,13 @@ def _inspect_sheet(name: str, state: str, pieces: Iterator[bytes], limits: Limit
             or suspects.row.search(piece)
             or not _usual_references(piece)
         ):
+            checked_cell_by_cell += len(piece)
+            if checked_cell_by_cell > _CELL_BY_CELL_BUDGET:
+                raise FileRefused(
+                    f"Sheet '{name}' is written in an unusual form that is too large to check "
+                    "quickly. Open the file in Excel (or LibreOffice), save it as 'Excel "
+                    "Workbook (.xlsx)' and upload it again."
+                )
             _scan_cells(name, piece, limits)  # refuses with the exact figures
         if _PLAIN_FORMULA.search(piece) or (prefixed and _FORMULA_TAG.search(piece)):
             _collect_formulas(piece, facts)
@@ -379,9 +395,11 @@ def _references(attributes: bytes) -> list[bytes] | None:
 def _scan_cells(name: str, piece: bytes, limits: Limits) -> None:
     """Cell by cell, whatever the form: refuse a cell or row beyond the limits."""
     max_row = max_column = 0
+    columns: dict[bytes, int] = {}
     for tag in _START_TAG.finditer(piece):
-        references = _references(tag.group(2))
         is_cell = tag.group(1) == b"c"
+        common = _ONE_R.fullmatch(tag.group(2))
+        references = [common.group(1) + common.group(2)] if common else _references(tag.group(2))
         if references is None:
             raise FileRefused(f"Sheet '{name}' has a cell or row that cannot be read: damaged.")
         if not references:
@@ -397,7 +415,9 @@ def _scan_cells(name: str, piece: bytes, limits: Limits) -> None:
                 raise FileRefused(f"Sheet '{name}' has a damaged cell reference.")
             max_row = max(max_row, int(parts.group(2)))
             if is_cell:
-                max_column = max(max_column, column_number(parts.group(1)))
+                letters = parts.group(1)
+                column = columns.get(letters) or columns.setdefault(letters, column_number(letters))
+                max_column = max(max_column, column)
     _within_limits(name, max_row, max_column, limits, declared=False)
 
 
