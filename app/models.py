@@ -58,6 +58,8 @@ AUDITED = {
 }
 for _model, _entity_type in AUDITED.items():
     audit_services.register(_model, _entity_type)
+# A workbook import writes one event for the whole load (app.imports.services.commit).
+audit_services.register_kind("upload")
 
 __all__ = [
     "AccountToken",

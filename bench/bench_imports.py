@@ -15,6 +15,7 @@ Peak memory is the child's high-water resident set size (VmHWM in /proc/self/sta
 ru_maxrss, which Linux carries over from the parent across fork and exec, so it would report the
 benchmark's own workbook-building peak), and, for comparison, the same
 child's resident size just before the import started (the interpreter and the app loaded).
+The rows each commit wrote (values, revisions, audit events) are counted after the timed part.
 Prints a Markdown table; the median of the runs is what docs/BENCHMARKS.md reports.
 """
 
@@ -158,6 +159,23 @@ def child_bare(workbook: Path) -> dict:
     return {"seconds": seconds, "rows": len(grid), "rss_before_kb": before}
 
 
+def _written(session) -> dict[str, int]:
+    """Rows of the tables a commit writes to (counted outside the timed part)."""
+    from sqlalchemy import func, select
+
+    from app.audit.models import AuditEvent
+    from app.progress.models import IndicatorValue, IndicatorValueRevision
+
+    return {
+        name: session.execute(select(func.count()).select_from(model)).scalar_one()
+        for name, model in (
+            ("values", IndicatorValue),
+            ("revisions", IndicatorValueRevision),
+            ("audit_events", AuditEvent),
+        )
+    }
+
+
 def child_end_to_end(folder: Path, database: Path, workbook: Path) -> dict:
     from app.db import unit_of_work
     from app.imports.safety import Limits
@@ -166,6 +184,8 @@ def child_end_to_end(folder: Path, database: Path, workbook: Path) -> dict:
     app = _app(folder, database)
     data = workbook.read_bytes()
     with app.app_context():
+        with unit_of_work() as session:
+            counted = _written(session)
         before = _rss_now_kb()
         started = time.perf_counter()
         with unit_of_work() as session:
@@ -182,7 +202,17 @@ def child_end_to_end(folder: Path, database: Path, workbook: Path) -> dict:
                 raise SystemExit(f"upload {upload.outcome}: {(upload.problems or [])[:3]}")
             changed = commit(session, upload, SYSTEM_VIEWER)
         seconds = time.perf_counter() - started
-    return {"seconds": seconds, "changed": changed, "rss_before_kb": before}
+        peak = _status_kb("VmHWM")
+        with unit_of_work() as session:
+            after = _written(session)
+    written = {name: after[name] - counted[name] for name in after}
+    return {
+        "seconds": seconds,
+        "changed": changed,
+        "rss_before_kb": before,
+        "peak_rss_kb": peak,
+        "written": written,
+    }
 
 
 def _child(kind: str, folder: Path, database: Path, workbook: Path) -> dict:
@@ -213,7 +243,7 @@ def main() -> None:
             result = child_bare(Path(workbook))
         else:
             result = child_end_to_end(Path(folder), Path(database), Path(workbook))
-        result["peak_rss_kb"] = _status_kb("VmHWM")
+        result.setdefault("peak_rss_kb", _status_kb("VmHWM"))
         print(json.dumps(result))
         return
 
@@ -260,6 +290,8 @@ def report(args: argparse.Namespace, bare: list[dict], full: list[dict]) -> None
     )
     print(f"| peak resident memory, bare-read process | {bare_peak_mb:.0f} MB | |")
     print(f"| values written per commit | {', '.join(str(c) for c in sorted(changed))} | |")
+    written = {json.dumps(r["written"], sort_keys=True) for r in full}
+    print(f"| rows written per commit | {'; '.join(sorted(written))} | |")
 
 
 if __name__ == "__main__":

@@ -303,3 +303,135 @@ def test_the_sample_workbook_in_the_repository_uploads_cleanly(app, focal) -> No
     response = _upload(focal, sample.read_bytes(), name=sample.name)
     assert response.status_code == 200, _latest(app).problems
     assert _latest(app).outcome == "previewed"
+
+
+def test_a_commit_is_one_audit_event_and_every_value_keeps_its_history(
+    app, people, focal, template
+) -> None:
+    """A workbook commit writes one audit event (upload, counts, reason); each value's
+    revisions tell who changed it, when, from which upload, and what it was before."""
+    from app.audit.models import AuditEvent
+    from app.progress.models import IndicatorValueRevision
+
+    answers = valid_answers(template)
+    _upload(focal, fill(template, answers))
+    first = _latest(app)
+    _commit(focal, first.id)
+    answers["3.1.c"]["Value"] = 99
+    _upload(focal, fill(template, answers))
+    second = _latest(app)
+    _commit(focal, second.id)
+
+    with open_session(app) as session:
+        events = session.exec(
+            select(AuditEvent).where(
+                AuditEvent.entity_type.in_(["upload", "indicator_value"])  # type: ignore[attr-defined]
+            )
+        ).all()
+        value = session.exec(select(IndicatorValue).where(IndicatorValue.value == 99)).one()
+        history = session.exec(
+            select(IndicatorValueRevision)
+            .where(IndicatorValueRevision.indicator_value_id == value.id)
+            .order_by(IndicatorValueRevision.version)
+        ).all()
+    assert [(e.entity_type, e.entity_id, e.action) for e in events] == [
+        ("upload", str(first.id), "update"),
+        ("upload", str(second.id), "update"),
+    ]
+    assert events[0].actor_id == people.focal_point.id
+    assert events[0].after["values_changed"] == len(answers)
+    assert events[1].after["values_changed"] == 1 and events[1].after["rows_unchanged"] == (
+        len(answers) - 1
+    )
+    assert events[1].after["revisions_reason"] == f"workbook upload {second.id}"
+    assert [(r.version, r.value, r.source, r.reason) for r in history] == [
+        (1, 7, "upload", f"workbook upload {first.id}"),
+        (2, 99, "upload", f"workbook upload {second.id}"),
+    ]
+    assert {r.changed_by_id for r in history} == {people.focal_point.id}
+    manager = sign_in(app.test_client(), people.manager)
+    page = manager.get("/audit?entity_type=upload").get_data(as_text=True)
+    assert "unknown kind" not in page and "workbook upload" in page
+
+
+def test_a_preview_stored_before_rows_were_kept_as_lists_still_commits(
+    app, focal, template
+) -> None:
+    """Previews saved by the previous version hold one dict a row; they load the same."""
+    from app.imports.checks import rows_of
+
+    _upload(focal, fill(template, valid_answers(template)))
+    upload = _latest(app)
+    with open_session(app) as session:
+        stored = session.get(Upload, upload.id)
+        stored.rows = [{"row": 4 + n, **row} for n, row in enumerate(rows_of(stored.rows))]
+        session.add(stored)
+        session.commit()
+    assert "3.1.c" in focal.get(f"/uploads/{upload.id}").get_data(as_text=True)
+    assert _commit(focal, upload.id).status_code == 303
+    assert len(_values(app)) == len(valid_answers(template))
+
+
+def test_the_import_reads_the_same_indicators_as_web_entry(app, people) -> None:
+    """checks.reported_indicators reads light rows; it must agree with the submissions' rule."""
+    from app.imports.checks import reported_indicators
+    from app.progress.submissions import reported_indicators as reported_on_the_web
+
+    with open_session(app) as session:
+        for period in session.exec(select(ReportingPeriod)).all():
+            for state in (people.thailand, people.malaysia):
+                light = reported_indicators(session, state.id, period)
+                full = reported_on_the_web(session, state.id, period)
+                assert [(r.id, r.code, r.unit, r.by_sex) for r in light] == [
+                    (i.id, i.code, i.unit, i.by_sex) for i in full
+                ]
+
+
+def test_stored_rows_are_read_back_field_by_field() -> None:
+    """Upload.rows keeps lists in STORED_FIELDS order; commit builds ValueInputs from them by
+    position, so the two orders must agree."""
+    from dataclasses import fields
+
+    from app.imports.checks import STORED_FIELDS, RowEntry, rows_of, stored_rows
+    from app.imports.services import _value_inputs
+    from app.progress.services import VALUE_FIELDS, ValueInput
+
+    assert STORED_FIELDS[2:] == VALUE_FIELDS
+    assert tuple(f.name for f in fields(ValueInput))[3:] == VALUE_FIELDS
+    entry = RowEntry(5, 11, "1.1.a", 1.0, 2.0, 3.0, 4.0, 5.0, None, "n", "https://e.org")
+    rows = stored_rows([entry])
+    assert rows_of(rows) == [{name: getattr(entry, name) for name in STORED_FIELDS}]
+    [value] = _value_inputs(rows, 3, 8)
+    assert (value.indicator_id, value.reporting_period_id, value.member_state_id) == (11, 3, 8)
+    assert {name: getattr(value, name) for name in VALUE_FIELDS} == {
+        name: getattr(entry, name) for name in VALUE_FIELDS
+    }
+
+
+def test_the_cycle_collector_is_paused_only_while_a_bulk_step_runs() -> None:
+    import gc
+
+    from app.imports.services import _without_cyclic_gc
+
+    seen = []
+
+    @_without_cyclic_gc
+    def step(fail: bool = False, inner: bool = False) -> None:
+        seen.append(gc.isenabled())
+        if inner:
+            step()
+            seen.append(gc.isenabled())
+        if fail:
+            raise RuntimeError("boom")
+
+    assert gc.isenabled()
+    step(inner=True)
+    with pytest.raises(RuntimeError):
+        step(fail=True)
+    assert seen == [False, False, False, False] and gc.isenabled()
+    gc.disable()
+    try:
+        step()
+        assert not gc.isenabled()  # left as it was found
+    finally:
+        gc.enable()

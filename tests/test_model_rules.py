@@ -147,3 +147,60 @@ def test_the_same_value_twice_in_one_batch_is_refused_and_nothing_is_written(ses
     with pytest.raises(InputError, match="given twice"):
         record_indicator_values(session, entries, source="web")
     assert session.exec(select(IndicatorValue)).all() == []
+
+
+def test_a_large_batch_is_checked_and_written_like_a_small_one(session) -> None:
+    """Above a few hundred values a batch reads its context by state and period (no id lists)
+    and writes in chunks; the outcome is the same: every value checked first, then written
+    with its revision, and an update only where something changed."""
+    from app.audit.models import AuditEvent
+    from app.progress import services
+    from app.progress.services import record_indicator_values
+
+    state, other = factories.make_state(session), factories.make_state(session)
+    initiative = factories.make_initiative(session)
+    count = services._FEW + services._WRITE_CHUNK // 2 + 7  # over both thresholds
+    indicators = [
+        factories.make_indicator(session, initiative=initiative, reported_by=[state])
+        for _ in range(count)
+    ]
+    stranger = factories.make_indicator(session, initiative=initiative, reported_by=[other])
+    period = factories.make_period(session)
+
+    def values(offset: float, indicators=indicators) -> list[ValueInput]:
+        return [_value(i, period, state, value=n + offset) for n, i in enumerate(indicators)]
+
+    with pytest.raises(InputError, match="does not report"):
+        record_indicator_values(
+            session, [*values(0), _value(stranger, period, state, value=1)], source="web"
+        )
+    assert session.exec(select(IndicatorValue)).all() == []
+
+    first = record_indicator_values(session, values(0), source="web")
+    assert all(w.created and w.changed for w in first)
+    stored = {v.id: v for v in session.exec(select(IndicatorValue)).all()}
+    assert [stored[w.value_id].indicator_id for w in first] == [i.id for i in indicators]
+    assert [stored[w.value_id].value for w in first] == [float(n) for n in range(count)]
+
+    half = count // 2
+    again = values(0)[:half] + values(100)[half:]
+    second = record_indicator_values(
+        session, again, source="upload", reason="workbook upload 7", audit_each_value=False
+    )
+    assert [w.value_id for w in second] == [w.value_id for w in first]
+    assert [w.changed for w in second] == [False] * half + [True] * (count - half)
+    session.expire_all()
+    revisions = session.exec(select(IndicatorValueRevision)).all()
+    assert len(revisions) == count + (count - half)
+    latest = {r.indicator_value_id: r for r in revisions if r.version == 2}
+    changed_value = stored[first[-1].value_id]
+    assert changed_value.version == 2 and changed_value.value == count - 1 + 100
+    assert latest[changed_value.id].value == changed_value.value
+    assert latest[changed_value.id].reason == "workbook upload 7"
+    assert latest[changed_value.id].source == "upload"
+    assert latest[changed_value.id].changed_at == changed_value.updated_at
+    # Each value's first version was audited one by one; the second batch asked not to be.
+    events = session.exec(
+        select(AuditEvent).where(AuditEvent.entity_type == "indicator_value")
+    ).all()
+    assert [e.action for e in events] == ["create"] * count

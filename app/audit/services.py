@@ -22,6 +22,7 @@ from app.timeutil import utcnow
 # Fields never copied into the trail; a change to them is recorded as "(changed)".
 REDACTED = {"password_hash", "token_hash"}
 _audited: dict[type, str] = {}
+_explicit_kinds: set[str] = set()
 
 
 def register(model: type, entity_type: str) -> None:
@@ -168,6 +169,34 @@ def record_bulk(
     )
 
 
+def record_event(
+    session: Session,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    *,
+    label: str = "",
+) -> None:
+    """One trail row for a change made outside the ORM that is best told as one event.
+
+    A workbook import, for one: it records one event for the whole load (its upload, counts
+    and reason), while each value it changed keeps its revision (who, when, old and new).
+    """
+    if session.info.get("audit") is False:
+        return
+    session.connection().execute(
+        insert(AuditEvent),
+        [_event(session, utcnow(), action, entity_type, entity_id, before, after, label[:300])],
+    )
+
+
+def register_kind(entity_type: str) -> None:
+    """A kind of event written with ``record_event`` (no model): offered in the trail's filter."""
+    _explicit_kinds.add(entity_type)
+
+
 def set_actor(session: Session, user_id: int | None, label: str) -> None:
     session.info["actor"] = (user_id, label)
 
@@ -209,4 +238,4 @@ def search(session: Session, f: AuditFilter) -> tuple[list[AuditEvent], int]:
 
 
 def entity_types() -> list[str]:
-    return sorted(set(_audited.values()))
+    return sorted(set(_audited.values()) | _explicit_kinds)

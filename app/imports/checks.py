@@ -1,4 +1,9 @@
-"""Checks every row of a parsed workbook against the plan; all problems are reported at once."""
+"""Checks every row of a parsed workbook against the plan; all problems are reported at once.
+
+A workbook may hold tens of thousands of rows, so the per-row work is kept small: the rules
+of each kind of indicator are worked out once, cells are read by position, and the indicators
+come as light rows (id, code, unit, by_sex) rather than ORM objects.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +11,54 @@ import hashlib
 import json
 import math
 import re
-import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from functools import lru_cache
+from operator import attrgetter, itemgetter
+from types import SimpleNamespace
+from typing import Any, Protocol
+
+from sqlmodel import Session, col, select
 
 from app.imports.reader import ParsedWorkbook, Problem, column_letter
 from app.imports.template import COLUMNS, TEMPLATE_VERSION, VALUES_SHEET, editable_columns
-from app.plan.models import Indicator, MemberState, ReportingPeriod
-from app.progress.services import MAX_NARRATIVE_CHARS
+from app.plan.models import (
+    Indicator,
+    IndicatorReportingState,
+    MemberState,
+    ReportingPeriod,
+    WorkPlan,
+)
+from app.progress.services import MAX_NARRATIVE_CHARS, VALUE_FIELDS, unit_problems
 
 _LETTER = {heading: column_letter(i + 1) for i, heading in enumerate(COLUMNS)}
+_INDEX = {heading: i for i, heading in enumerate(COLUMNS)}
 _NUMBER_TEXT = re.compile(r"^-?\d+(\.\d+)?$")
+# Unicode category Cc: the C0 and C1 control characters; tab and line breaks are allowed.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _NUMERIC_COLUMNS = ("Value", "Numerator", "Denominator", "Female", "Male")
 _DESCRIPTIVE_COLUMNS = {"As of date", "Narrative", "Evidence link"}
+_VALUE_COLUMNS = COLUMNS[5:]  # what a focal point types; the first five are the template's
+_VALUE, _AS_OF, _NARRATIVE, _EVIDENCE = (
+    _INDEX[h] for h in ("Value", "As of date", "Narrative", "Evidence link")
+)
+_YES_NO = {"yes": 1.0, "no": 0.0, "1": 1.0, "0": 0.0, "true": 1.0, "false": 0.0}
+_FIELD_COLUMN = {
+    "value": "Value",
+    "numerator": "Numerator",
+    "denominator": "Denominator",
+    "female": "Female",
+    "male": "Male",
+    "text_value": "Value",
+}
+# How a checked row is kept on the upload between preview and commit: one list per row, in
+# this order (the first item of ``Upload.rows`` names the fields).
+STORED_FIELDS = ("indicator_id", "code", *VALUE_FIELDS)
+_STORED_GETTER = attrgetter(*STORED_FIELDS)
 
 
-@dataclass
+@dataclass(slots=True)
 class RowEntry:
     """One indicator's values as read from a row, ready to be recorded."""
 
@@ -38,10 +74,8 @@ class RowEntry:
     narrative: str = ""
     evidence_url: str = ""
 
-    def as_dict(self) -> dict[str, Any]:
-        # Every field is a plain value, so a shallow copy is what dataclasses.asdict gives,
-        # without its deep copy (which cost seconds on a 20,000-row workbook).
-        return dict(vars(self))
+    def stored(self) -> list[Any]:
+        return list(_STORED_GETTER(self))
 
 
 @dataclass
@@ -49,6 +83,39 @@ class CheckedWorkbook:
     entries: list[RowEntry]
     ignored_rows: int
     problems: list[Problem]
+
+
+class ReportedIndicator(Protocol):
+    """A light row (id, code, unit, by_sex) of an indicator the state reports."""
+
+    id: int
+    code: str
+    unit: str
+    by_sex: bool
+
+
+def reported_indicators(
+    session: Session, member_state_id: int, period: ReportingPeriod
+) -> list[ReportedIndicator]:
+    """The indicators a state reports for a period, as light rows.
+
+    The same rule as ``app.progress.submissions.reported_indicators`` (a test holds them
+    together), read as four columns: a workbook may list tens of thousands of indicators.
+    """
+    return list(
+        session.connection().execute(
+            select(Indicator.id, Indicator.code, Indicator.unit, Indicator.by_sex)
+            .join(IndicatorReportingState)
+            .join(WorkPlan, col(WorkPlan.id) == Indicator.work_plan_id)
+            .where(
+                IndicatorReportingState.member_state_id == member_state_id,
+                col(Indicator.computed_from).is_(None),
+                WorkPlan.period_start <= period.end_date,
+                WorkPlan.period_end >= period.start_date,
+            )
+            .order_by(Indicator.code)
+        )
+    )
 
 
 def check_metadata(
@@ -98,11 +165,12 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _has_control_characters(text: str) -> bool:
-    return any(unicodedata.category(ch) == "Cc" and ch not in "\n\t\r" for ch in text)
-
-
 def _number(value: Any, heading: str, row: int, problems: list[Problem]) -> float | None:
+    if type(value) is float:  # what calamine gives for a number: the usual case
+        if math.isfinite(value):
+            return value
+        problems.append(Problem(VALUES_SHEET, f"{_LETTER[heading]}{row}", "not a finite number"))
+        return None
     ref = f"{_LETTER[heading]}{row}"
     if value in ("", None):
         return None
@@ -127,27 +195,51 @@ def _number(value: Any, heading: str, row: int, problems: list[Problem]) -> floa
     return None
 
 
+@dataclass(frozen=True)
+class _Rules:
+    """What a row of one kind of indicator (unit, by sex) may hold, worked out once."""
+
+    forbidden: tuple[tuple[int, str], ...]  # (column index, heading) that must stay empty
+    numeric: tuple[tuple[int, str, str], ...]  # (column index, heading, field) read as numbers
+    hint: str  # the columns it does take, for the message
+
+
+@lru_cache(maxsize=16)
+def _rules(unit: str, by_sex: bool) -> _Rules:
+    allowed = editable_columns(SimpleNamespace(unit=unit, by_sex=by_sex))  # type: ignore[arg-type]
+    return _Rules(
+        forbidden=tuple((_INDEX[h], h) for h in _VALUE_COLUMNS if h not in allowed),
+        numeric=tuple((_INDEX[h], h, h.lower()) for h in _NUMERIC_COLUMNS if h in allowed),
+        hint=", ".join(sorted(allowed - _DESCRIPTIVE_COLUMNS)),
+    )
+
+
 def check_rows(
     parsed: ParsedWorkbook,
     state: MemberState,
     period: ReportingPeriod,
-    reported: list[Indicator],
-    all_codes: set[str],
+    reported: Iterable[ReportedIndicator],
+    known_codes: Callable[[set[str]], set[str]],
 ) -> CheckedWorkbook:
+    """Check each row as it is read. ``known_codes(codes)`` says which codes the plan has."""
     problems: list[Problem] = []
-    by_code = {i.code: i for i in reported}
+    by_code = {i.code: (i, _rules(i.unit, i.by_sex)) for i in reported}
     entries: list[RowEntry] = []
     seen: dict[str, int] = {}
+    # Codes the state does not report: which message each gets is asked of the plan once.
+    unknown: list[tuple[int, int, str]] = []  # (index in problems, row, code)
     ignored = 0
-    for row in parsed.rows:
-        cells = row.cells
-        code = _text(cells["Code"])
-        values_given = any(cells[h] not in ("", None) for h in COLUMNS[5:])
+    code_index, value_start = _INDEX["Code"], _INDEX["Value"]
+    empty_values = len(_VALUE_COLUMNS)
+    for number, cells in parsed.rows:
+        code = _text(cells[code_index])
+        values = cells[value_start:]
+        values_given = values.count("") + values.count(None) < empty_values
         if not code:
             problems.append(
                 Problem(
                     VALUES_SHEET,
-                    f"A{row.number}",
+                    f"A{number}",
                     "values without an indicator code; put the code back or clear the row",
                 )
             )
@@ -156,91 +248,111 @@ def check_rows(
             problems.append(
                 Problem(
                     VALUES_SHEET,
-                    f"A{row.number}",
+                    f"A{number}",
                     f"indicator {code} appears twice (first in row {seen[code]}); keep one row",
                 )
             )
             continue
-        seen[code] = row.number
-        indicator = by_code.get(code)
-        if indicator is None:
-            message = (
-                f"{state.name} does not report indicator {code}"
-                if code in all_codes
-                else f"unknown indicator code '{code[:30]}'"
-            )
-            problems.append(Problem(VALUES_SHEET, f"A{row.number}", message))
+        seen[code] = number
+        known = by_code.get(code)
+        if known is None:
+            unknown.append((len(problems), number, code))
+            problems.append(Problem(VALUES_SHEET, f"A{number}", ""))  # worded below
             continue
         if not values_given:
             ignored += 1
             continue
-        entry = _row_entry(row.number, indicator, cells, period, problems)
+        entry = _row_entry(number, *known, cells, period, problems)
         if entry is not None:
             entries.append(entry)
-    problems.extend(_unit_problems(entries, by_code))
+    if unknown:
+        in_plan = known_codes({code for _i, _n, code in unknown})
+        for index, number, code in unknown:
+            message = (
+                f"{state.name} does not report indicator {code}"
+                if code in in_plan
+                else f"unknown indicator code '{code[:30]}'"
+            )
+            problems[index] = Problem(VALUES_SHEET, f"A{number}", message)
     return CheckedWorkbook(entries, ignored, problems)
 
 
 def _row_entry(
     number: int,
-    indicator: Indicator,
-    cells: dict[str, Any],
+    indicator: ReportedIndicator,
+    rules: _Rules,
+    cells: list[Any],
     period: ReportingPeriod,
     problems: list[Problem],
 ) -> RowEntry | None:
     before = len(problems)
-    allowed = editable_columns(indicator)
-    for heading in COLUMNS[5:]:
-        if heading not in allowed and cells[heading] not in ("", None):
+    for index, heading in rules.forbidden:
+        if cells[index] != "" and cells[index] is not None:
             problems.append(
                 Problem(
                     VALUES_SHEET,
                     f"{_LETTER[heading]}{number}",
-                    (
-                        f"{indicator.code} takes no {heading.lower()}; "
-                        f"use {', '.join(sorted(allowed - _DESCRIPTIVE_COLUMNS))}"
-                    ),
+                    f"{indicator.code} takes no {heading.lower()}; use {rules.hint}",
                 )
             )
     entry = RowEntry(number, indicator.id, indicator.code)
+    value = cells[_VALUE]
     if indicator.unit == "yes_no":
-        answer = _text(cells["Value"]).lower()
-        mapping = {"yes": 1.0, "no": 0.0, "1": 1.0, "0": 0.0, "true": 1.0, "false": 0.0}
-        entry.value = mapping.get(answer)
+        answer = _text(value).lower()
+        entry.value = _YES_NO.get(answer)
         if answer and entry.value is None:
             problems.append(Problem(VALUES_SHEET, f"F{number}", "answer yes or no"))
     elif indicator.unit == "text":
-        entry.text_value = _text(cells["Value"]) or None
+        entry.text_value = _text(value) or None
     else:
-        for heading in _NUMERIC_COLUMNS:
-            if heading in allowed:
-                setattr(entry, heading.lower(), _number(cells[heading], heading, number, problems))
-    _check_date(cells["As of date"], number, period, problems)
-    entry.narrative = _text(cells["Narrative"])
-    entry.evidence_url = _text(cells["Evidence link"])
+        for index, heading, name in rules.numeric:
+            if cells[index] != "":
+                setattr(entry, name, _number(cells[index], heading, number, problems))
+    if cells[_AS_OF] != "":
+        _check_date(cells[_AS_OF], number, period, problems)
+    narrative, evidence = cells[_NARRATIVE], cells[_EVIDENCE]
+    entry.narrative = _text(narrative) if narrative != "" else ""
+    entry.evidence_url = _text(evidence) if evidence != "" else ""
+    if entry.narrative or entry.evidence_url or entry.text_value:
+        _check_texts(number, entry, problems)
+    if entry.evidence_url and not entry.evidence_url.startswith(("https://", "http://")):
+        problems.append(
+            Problem(VALUES_SHEET, f"M{number}", "the evidence link must start with https://")
+        )
+    if len(problems) != before:
+        return None
+    # The same rules as web entry (app.progress.services), reported with cell references.
+    found = unit_problems(indicator, entry)  # type: ignore[arg-type]
+    for name, message in found.items():
+        column = _FIELD_COLUMN.get(name, "Value")
+        problems.append(Problem(VALUES_SHEET, f"{_LETTER[column]}{number}", message))
+    return None if found else entry
+
+
+def _check_texts(number: int, entry: RowEntry, problems: list[Problem]) -> None:
     for heading, text in (
         ("Narrative", entry.narrative),
         ("Evidence link", entry.evidence_url),
-        ("Value", entry.text_value or ""),
+        ("Value", entry.text_value),
     ):
-        ref = f"{_LETTER[heading]}{number}"
-        if _has_control_characters(text):
+        if not text:
+            continue
+        if _CONTROL.search(text):
             problems.append(
-                Problem(VALUES_SHEET, ref, "contains control characters; retype the text")
+                Problem(
+                    VALUES_SHEET,
+                    f"{_LETTER[heading]}{number}",
+                    "contains control characters; retype the text",
+                )
             )
         if len(text) > MAX_NARRATIVE_CHARS:
             problems.append(
                 Problem(
                     VALUES_SHEET,
-                    ref,
+                    f"{_LETTER[heading]}{number}",
                     f"{len(text):,} characters; the limit is {MAX_NARRATIVE_CHARS:,}",
                 )
             )
-    if entry.evidence_url and not entry.evidence_url.startswith(("https://", "http://")):
-        problems.append(
-            Problem(VALUES_SHEET, f"M{number}", "the evidence link must start with https://")
-        )
-    return entry if len(problems) == before else None
 
 
 def _check_date(value: Any, number: int, period: ReportingPeriod, problems: list[Problem]) -> None:
@@ -270,48 +382,26 @@ def _check_date(value: Any, number: int, period: ReportingPeriod, problems: list
         )
 
 
-_NOT_VALUES = ("row", "indicator_id", "code")
+def stored_rows(entries: list[RowEntry]) -> list[list[Any]]:
+    """The checked rows as ``Upload.rows`` keeps them: the field names, then one list a row."""
+    return [list(STORED_FIELDS), *(e.stored() for e in entries)]
 
 
-def _unit_problems(entries: list[RowEntry], by_code: dict[str, Indicator]) -> list[Problem]:
-    """The same rules as web entry (app.progress.services), reported with cell references."""
-    from app.progress.services import ValueInput, unit_problems
-
-    field_column = {
-        "value": "Value",
-        "numerator": "Numerator",
-        "denominator": "Denominator",
-        "female": "Female",
-        "male": "Male",
-        "text_value": "Value",
-    }
-    problems = []
-    kept = []
-    for entry in entries:
-        indicator = by_code[entry.code]
-        data = ValueInput(
-            indicator.id,
-            0,
-            0,
-            **{
-                k: v for k, v in entry.as_dict().items() if k not in ("row", "indicator_id", "code")
-            },
-        )
-        found = unit_problems(indicator, data)
-        for name, message in found.items():
-            column = field_column.get(name, "Value")
-            problems.append(Problem(VALUES_SHEET, f"{_LETTER[column]}{entry.row}", message))
-        if not found:
-            kept.append(entry)
-    entries[:] = kept  # rows with a problem are not loaded
-    return problems
+def rows_of(stored: list[Any] | None) -> list[dict[str, Any]]:
+    """``Upload.rows`` back as one dict a row (also for previews stored one dict a row)."""
+    if not stored:
+        return []
+    if isinstance(stored[0], dict):  # previewed before the rows were stored as lists
+        return stored
+    names = stored[0]
+    return [dict(zip(names, row, strict=True)) for row in stored[1:]]
 
 
-def content_hash(state: MemberState, period: ReportingPeriod, entries: list[RowEntry]) -> str:
-    """A hash of what the workbook says, not of its bytes: a re-saved file hashes the same."""
-    canonical = [
-        {k: v for k, v in e.as_dict().items() if k != "row"}
-        for e in sorted(entries, key=lambda e: e.code)
-    ]
-    payload = json.dumps([state.code, period.code, canonical], sort_keys=True, default=str)
+def content_hash(state: MemberState, period: ReportingPeriod, rows: list[list[Any]]) -> str:
+    """A hash of what the workbook says, not of its bytes: a re-saved file hashes the same.
+
+    ``rows`` as ``stored_rows`` gives them; the order of the rows in the sheet does not count.
+    """
+    names, body = rows[0], sorted(rows[1:], key=itemgetter(STORED_FIELDS.index("code")))
+    payload = json.dumps([state.code, period.code, names, body], separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()

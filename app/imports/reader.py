@@ -1,19 +1,24 @@
 """Reads a member state's workbook (after ``safety.inspect_xlsx`` has vouched for it).
 
 python-calamine reads the cells (fast, and it never evaluates or expands anything); the
-extent it may allocate is bounded by the safety check's limits.
+extent it may allocate is bounded by the safety check's limits. The rows below the header are
+handed on one at a time (``ParsedWorkbook.rows``), each grid row released once it has been
+checked, so a large workbook is never held twice.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from python_calamine import CalamineError, CalamineWorkbook
 
-from app.imports.safety import FileRefused, Limits, WorkbookFacts
+from app.imports.safety import FileRefused, Limits, WorkbookFacts, column_letters, column_number
 from app.imports.template import COLUMNS, HEADER_ROW, META_SHEET, VALUES_SHEET
+
+WIDTH = len(COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -26,25 +31,22 @@ class Problem:
         return {"sheet": self.sheet, "cell": self.cell, "message": self.message}
 
 
-@dataclass
-class ParsedRow:
-    number: int  # row number as Excel shows it
-    cells: dict[str, Any]  # column heading -> value as read
+# A row of the Values sheet: its number as Excel shows it, and the template's columns' values
+# as read ("" for an empty cell).
+ParsedRow = tuple[int, list[Any]]
 
 
 @dataclass
 class ParsedWorkbook:
     metadata: dict[str, str] = field(default_factory=dict)
-    rows: list[ParsedRow] = field(default_factory=list)
+    # The rows below the header that hold anything, read lazily: a problem found while reading
+    # one (a formula with no value, data beyond the columns) is added to ``problems``.
+    rows: Iterator[ParsedRow] = field(default_factory=lambda: iter(()))
     problems: list[Problem] = field(default_factory=list)
 
 
 def column_letter(number: int) -> str:
-    letters = ""
-    while number:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+    return column_letters(number)
 
 
 def read_workbook(data: bytes, facts: WorkbookFacts, limits: Limits) -> ParsedWorkbook:
@@ -78,6 +80,7 @@ def read_workbook(data: bytes, facts: WorkbookFacts, limits: Limits) -> ParsedWo
         sheet = workbook.get_sheet_by_name(VALUES_SHEET)
         grid = sheet.to_python(skip_empty_area=False, nrows=limits.max_rows + HEADER_ROW)
         merged = sheet.merged_cell_ranges or []
+        del sheet, workbook  # the Rust-side copy of the cells goes now
     except CalamineError as exc:
         raise FileRefused("The workbook could not be read: it is damaged.") from exc
     parsed.metadata = {str(r[0]).strip(): str(r[1]).strip() for r in meta if len(r) >= 2 and r[0]}
@@ -85,39 +88,61 @@ def read_workbook(data: bytes, facts: WorkbookFacts, limits: Limits) -> ParsedWo
     _check_layout(facts, merged, parsed)
     if parsed.problems:
         return parsed
-    formula_cells = facts.sheets[VALUES_SHEET].formula_cells
+    parsed.rows = _rows(grid, _formulas_without_value(facts), parsed.problems)
+    return parsed
+
+
+def _formulas_without_value(facts: WorkbookFacts) -> dict[int, list[int]]:
+    """Row number -> the template columns (0-based) holding a formula with no cached value."""
+    missing: dict[int, list[int]] = {}
+    for ref, has_value in facts.sheets[VALUES_SHEET].formula_cells.items():
+        if not has_value:
+            letters = ref.rstrip("0123456789")
+            column = column_number(letters) - 1
+            if column < WIDTH:
+                missing.setdefault(int(ref[len(letters) :]), []).append(column)
+    return missing
+
+
+def _rows(
+    grid: list[list[Any]], no_value: dict[int, list[int]], problems: list[Problem]
+) -> Iterator[ParsedRow]:
+    """The rows below the header that hold anything; each grid row is dropped once read."""
+    beyond = f"{column_letter(WIDTH + 1)}"
     for index in range(HEADER_ROW, len(grid)):
-        raw = grid[index][: len(COLUMNS)]
+        raw = grid[index]
+        grid[index] = None  # type: ignore[call-overload]  # free it as we go
         number = index + 1
-        cells = {}
-        for col, heading in enumerate(COLUMNS):
-            value = raw[col] if col < len(raw) else ""
-            ref = f"{column_letter(col + 1)}{number}"
-            if ref in formula_cells and not formula_cells[ref]:
-                parsed.problems.append(
+        if len(raw) > WIDTH:
+            if any(v != "" and v is not None for v in raw[WIDTH:]):
+                problems.append(
                     Problem(
                         VALUES_SHEET,
-                        ref,
+                        f"{beyond}{number}",
+                        "there is data to the right of the template's columns; move it or "
+                        "delete it",
+                    )
+                )
+            cells = raw[:WIDTH]
+        elif len(raw) < WIDTH:
+            cells = raw + [""] * (WIDTH - len(raw))
+        else:
+            cells = raw
+        if number in no_value:
+            for column in no_value[number]:
+                problems.append(
+                    Problem(
+                        VALUES_SHEET,
+                        f"{column_letter(column + 1)}{number}",
                         (
-                            "this cell holds a formula with no calculated value; open the file in "
-                            "Excel, let it calculate, and save it again (or type the value)"
+                            "this cell holds a formula with no calculated value; open the file "
+                            "in Excel, let it calculate, and save it again (or type the value)"
                         ),
                     )
                 )
-                value = ""
-            cells[heading] = value
-        extra = [v for v in grid[index][len(COLUMNS) :] if v not in ("", None)]
-        if extra:
-            parsed.problems.append(
-                Problem(
-                    VALUES_SHEET,
-                    f"{column_letter(len(COLUMNS) + 1)}{number}",
-                    "there is data to the right of the template's columns; move it or delete it",
-                )
-            )
-        if any(v not in ("", None) for v in cells.values()):
-            parsed.rows.append(ParsedRow(number, cells))
-    return parsed
+            continue  # its other problems can wait until the formula has a value
+        if cells.count("") + cells.count(None) < WIDTH:
+            yield number, cells
 
 
 def _check_header(grid: list[list[Any]], parsed: ParsedWorkbook) -> None:

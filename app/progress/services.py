@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, insert, literal, update
 from sqlmodel import Session, col, select
 
 from app.audit.services import plain_row as _plain_row
@@ -55,6 +55,10 @@ class RecordOutcome:
 
 # Rows per IN (...) list: well under SQLite's and PostgreSQL's limits on bound parameters.
 _CHUNK = 5000
+# Above this many indicators, a batch reads its context by state and period, not by id lists.
+_FEW = 500
+# Rows per bulk write: small enough that a workbook's parameters never pile up in memory.
+_WRITE_CHUNK = 2000
 
 
 _STORED_COLUMNS = [
@@ -72,25 +76,24 @@ _STORED_COLUMNS = [
         *VALUE_FIELDS,
     )
 ]
+# What checking a value needs of its indicator: a light row, not a whole ORM object, since a
+# workbook brings thousands.
+_INDICATOR_COLUMNS = (Indicator.id, Indicator.code, Indicator.unit, Indicator.computed_from)
 
 
-def _key_of(row: dict[str, Any]) -> tuple[int, int, int]:
-    return (row["indicator_id"], row["reporting_period_id"], row["member_state_id"])
-
-
-def _chunks(ids: list[int]) -> list[list[int]]:
-    return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
+def _chunks(ids: list, size: int = _CHUNK) -> list[list]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 @dataclass
 class _Context:
     """What checking and recording a batch of values needs, read in a few queries, not per row."""
 
-    indicators: dict[int, Indicator]
+    indicators: dict[int, Any]  # id -> row with id, code, unit, computed_from
     periods: dict[int, ReportingPeriod]
     states: dict[int, MemberState]
     reporters: set[tuple[int, int]]  # (indicator id, member state id) pairs that must report
-    current: dict[tuple[int, int, int], dict[str, Any]]  # stored values, as plain rows
+    current: dict[tuple[int, int, int], Any]  # stored values (rows of _STORED_COLUMNS)
 
     @classmethod
     def load(cls, session: Session, entries: list[ValueInput]) -> _Context:
@@ -108,37 +111,62 @@ class _Context:
             s.id: s
             for s in session.exec(select(MemberState).where(col(MemberState.id).in_(state_ids)))
         }
-        for chunk in _chunks(indicator_ids):
-            context.indicators.update(
-                (i.id, i)
-                for i in session.exec(select(Indicator).where(col(Indicator.id).in_(chunk)))
+        connection = session.connection()
+        missing = indicator_ids
+        if len(indicator_ids) > _FEW:
+            # A workbook's worth: read what these states report, and their values for these
+            # periods, whole (indexed reads) rather than through lists of thousands of ids.
+            for row in connection.execute(
+                select(*_INDICATOR_COLUMNS, IndicatorReportingState.member_state_id)
+                .join(
+                    IndicatorReportingState,
+                    col(IndicatorReportingState.indicator_id) == Indicator.id,
+                )
+                .where(col(IndicatorReportingState.member_state_id).in_(state_ids))
+            ):
+                context.indicators[row.id] = row
+                context.reporters.add((row.id, row.member_state_id))
+            context._read_current(
+                connection,
+                col(IndicatorValue.reporting_period_id).in_(period_ids),
+                col(IndicatorValue.member_state_id).in_(state_ids),
             )
+            # Any other indicator is not reported by these states: read it for the message.
+            missing = [i for i in indicator_ids if i not in context.indicators]
+        for chunk in _chunks(missing):
+            context.indicators.update(
+                (row.id, row)
+                for row in connection.execute(
+                    select(*_INDICATOR_COLUMNS).where(col(Indicator.id).in_(chunk))
+                )
+            )
+            if missing is not indicator_ids:
+                continue
             context.reporters.update(
-                session.exec(
+                connection.execute(
                     select(
                         IndicatorReportingState.indicator_id,
                         IndicatorReportingState.member_state_id,
-                    ).where(col(IndicatorReportingState.indicator_id).in_(chunk))
-                ).all()
+                    ).where(
+                        col(IndicatorReportingState.indicator_id).in_(chunk),
+                        col(IndicatorReportingState.member_state_id).in_(state_ids),
+                    )
+                )
             )
-            for row in session.exec(
-                select(*_STORED_COLUMNS).where(
-                    col(IndicatorValue.indicator_id).in_(chunk),
-                    col(IndicatorValue.reporting_period_id).in_(period_ids),
-                    col(IndicatorValue.member_state_id).in_(state_ids),
-                )
-            ):
-                value = dict(row._mapping)
-                key = (
-                    value["indicator_id"],
-                    value["reporting_period_id"],
-                    value["member_state_id"],
-                )
-                context.current[key] = value
+            context._read_current(
+                connection,
+                col(IndicatorValue.indicator_id).in_(chunk),
+                col(IndicatorValue.reporting_period_id).in_(period_ids),
+                col(IndicatorValue.member_state_id).in_(state_ids),
+            )
         return context
 
-    def check(self, data: ValueInput) -> Indicator:
-        """The indicator, or ``InputError`` naming each field that breaks its rules."""
+    def _read_current(self, connection: Any, *where: Any) -> None:
+        for row in connection.execute(select(*_STORED_COLUMNS).where(*where)):
+            self.current[(row.indicator_id, row.reporting_period_id, row.member_state_id)] = row
+
+    def check(self, data: ValueInput) -> Any:
+        """The indicator's row, or ``InputError`` naming each field that breaks its rules."""
         indicator = self.indicators.get(data.indicator_id)
         state = self.states.get(data.member_state_id)
         if indicator is None or state is None or data.reporting_period_id not in self.periods:
@@ -164,7 +192,8 @@ class _Context:
 def validate_value(session: Session, data: ValueInput) -> tuple[Indicator, ReportingPeriod]:
     """Check a value against its indicator's rules; raise ``InputError`` naming each field."""
     context = _Context.load(session, [data])
-    return context.check(data), context.periods[data.reporting_period_id]
+    indicator = context.check(data)
+    return session.get(Indicator, indicator.id), context.periods[data.reporting_period_id]
 
 
 def unit_problems(indicator: Indicator, data: ValueInput) -> dict[str, str]:
@@ -247,19 +276,23 @@ def record_indicator_values(
     only_if_missing: bool = False,
     corrected_after_close: bool = False,
     submission_id: int | None = None,
+    audit_each_value: bool = True,
 ) -> list[Written]:
     """Record many values at once: every one is checked before any is written (all or none),
-    and each change writes a new version, its revision and its audit event.
+    and each change writes a new version and its revision (who, when, source, reason, values).
 
-    A workbook holds thousands of rows, so this writes with bulk statements rather than one
-    ORM object per row (which cost about a millisecond a row); the audit trail, which the flush
-    hook cannot see here, is written explicitly with the same content.
+    A workbook holds thousands of rows, so this writes with bulk statements in chunks rather
+    than one ORM object per row (which cost about a millisecond a row), and copies each changed
+    value into its revision inside the database (INSERT ... SELECT). The audit trail, which the
+    flush hook cannot see here, gets one event per changed value with the same content, unless
+    ``audit_each_value`` is false: a workbook import records one event for the whole commit
+    instead, and the revisions (reason naming the upload) are the per-value history.
     """
     if not entries:
         return []
     context = _Context.load(session, entries)
     indicators = [context.check(data) for data in entries]
-    extra = {"source": source, "updated_by_id": changed_by_id}
+    extra: dict[str, Any] = {"source": source, "updated_by_id": changed_by_id}
     if submission_id is not None:
         extra["submission_id"] = submission_id
     if corrected_after_close:
@@ -269,95 +302,111 @@ def record_indicator_values(
         if indicator.unit == "percentage":
             data.value = percentage_of(data.numerator, data.denominator)
         batch.add(data)
-    _insert_values(session, batch.inserts)
-    _update_values(session, batch.updates)
-    record_bulk(session, "indicator_value", batch.audit_updates)
-    results = batch.results()
-    changed = [w for w in results if w.changed]
-    _insert_revisions(session, context, changed, changed_by_id, reason, batch.now)
-    return results
+    created_ids = _insert_values(session, batch, audit_each_value)
+    _update_values(session, batch, audit_each_value)
+    _insert_revisions(session, batch, reason)
+    return batch.results(created_ids)
 
 
 @dataclass
 class _Batch:
-    """What a batch of values will write: rows to insert, rows to update, and their audit."""
+    """What a batch of values will write: entries to insert, stored rows to update."""
 
     context: _Context
     extra: dict[str, Any]  # source, who, submission and correction mark, set on every change
     only_if_missing: bool
     now: datetime
-    inserts: list[dict[str, Any]] = field(default_factory=list)
-    updates: list[dict[str, Any]] = field(default_factory=list)
-    audit_updates: list[tuple[str, str, dict | None, dict | None]] = field(default_factory=list)
-    # One item per entry, in order; a dict is a row whose id the insert gives.
-    _outcomes: list[Written | dict[str, Any]] = field(default_factory=list)
+    inserts: list[ValueInput] = field(default_factory=list)
+    updates: list[tuple[Any, ValueInput]] = field(default_factory=list)  # (stored row, new)
+    # One item per entry, in order: a Written, or the key of a row the insert gives an id.
+    _outcomes: list[Written | tuple[int, int, int]] = field(default_factory=list)
     _seen: set[tuple[int, int, int]] = field(default_factory=set)
 
     def add(self, data: ValueInput) -> None:
         key = (data.indicator_id, data.reporting_period_id, data.member_state_id)
-        stored = self.context.current.get(key)
-        new_values = {name: getattr(data, name) for name in VALUE_FIELDS}
         if key in self._seen:
             # Forms and workbooks give each indicator once; a caller that does not is refused
             # rather than guessed at (which of the two would be meant?).
             raise InputError(f"indicator {data.indicator_id} is given twice for the same period")
         self._seen.add(key)
+        stored = self.context.current.get(key)
         if stored is None:
-            self._insert(key, data, new_values)
-        elif self.only_if_missing or all(stored[k] == v for k, v in new_values.items()):
-            self._outcomes.append(Written(stored["id"], created=False, changed=False))
+            self.inserts.append(data)
+            self._outcomes.append(key)
+        elif self.only_if_missing or all(
+            getattr(stored, name) == getattr(data, name) for name in VALUE_FIELDS
+        ):
+            self._outcomes.append(Written(stored.id, created=False, changed=False))
         else:
-            self._update(stored, new_values)
+            self.updates.append((stored, data))
+            self._outcomes.append(Written(stored.id, created=False, changed=True))
 
-    def _insert(self, key: tuple[int, int, int], data: ValueInput, values: dict) -> None:
-        row = {
+    def new_row(self, data: ValueInput) -> dict[str, Any]:
+        return {
             "indicator_id": data.indicator_id,
             "reporting_period_id": data.reporting_period_id,
             "member_state_id": data.member_state_id,
             "submission_id": None,
             "corrected_after_close": False,
-            **values,
+            **{name: getattr(data, name) for name in VALUE_FIELDS},
             **self.extra,
             "updated_at": self.now,
             "version": 1,
         }
-        self.inserts.append(row)
-        self.context.current[key] = row
-        self._outcomes.append(row)
 
-    def _update(self, stored: dict[str, Any], values: dict[str, Any]) -> None:
-        changed = {**values, **self.extra, "updated_at": self.now, "version": stored["version"] + 1}
-        differs = [name for name, value in changed.items() if stored.get(name) != value]
-        before = _plain_row({name: stored.get(name) for name in differs})
-        after = _plain_row({name: changed[name] for name in differs})
-        self.audit_updates.append(("update", str(stored["id"]), before, after))
-        stored.update(changed)
-        self.updates.append(stored)
-        self._outcomes.append(Written(stored["id"], created=False, changed=True))
+    def changed_row(self, stored: Any, data: ValueInput) -> dict[str, Any]:
+        """The stored row as it becomes: the new values, the batch's marks, the next version."""
+        return {
+            **{name: getattr(data, name) for name in VALUE_FIELDS},
+            **self.extra,
+            "updated_at": self.now,
+            "version": stored.version + 1,
+        }
 
-    def results(self) -> list[Written]:
+    def changed(self) -> list[ValueInput]:
+        return [*self.inserts, *(data for _stored, data in self.updates)]
+
+    def results(self, created_ids: dict[tuple[int, int, int], int]) -> list[Written]:
         """After the inserts: every outcome with its value's id."""
         return [
-            Written(item["id"], created=True, changed=True) if isinstance(item, dict) else item
+            Written(created_ids[item], created=True, changed=True)
+            if isinstance(item, tuple)
+            else item
             for item in self._outcomes
         ]
 
 
-def _insert_values(session: Session, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    statement = insert(IndicatorValue.__table__).returning(  # type: ignore[attr-defined]
-        IndicatorValue.__table__.c.id,  # type: ignore[attr-defined]
-        sort_by_parameter_order=True,
+def _insert_values(session: Session, batch: _Batch, audit: bool) -> dict[tuple[int, int, int], int]:
+    """Insert the new values in chunks; returns each one's id by its key."""
+    table = IndicatorValue.__table__  # type: ignore[attr-defined]
+    statement = insert(table).returning(
+        table.c.id, table.c.indicator_id, table.c.reporting_period_id, table.c.member_state_id
     )
-    ids = session.connection().execute(statement, rows).scalars().all()
-    for row, new_id in zip(rows, ids, strict=True):
-        row["id"] = new_id
-    record_bulk(
-        session,
-        "indicator_value",
-        [("create", str(row["id"]), None, _plain_row(row)) for row in rows],
-    )
+    connection = session.connection()
+    ids: dict[tuple[int, int, int], int] = {}
+    for chunk in _chunks(batch.inserts, _WRITE_CHUNK):
+        rows = [batch.new_row(data) for data in chunk]
+        for new_id, *key in connection.execute(statement, rows):
+            ids[tuple(key)] = new_id  # type: ignore[index]
+        if audit:
+            record_bulk(
+                session,
+                "indicator_value",
+                [
+                    (
+                        "create",
+                        str(ids[_key(row)]),
+                        None,
+                        _plain_row({"id": ids[_key(row)], **row}),
+                    )
+                    for row in rows
+                ],
+            )
+    return ids
+
+
+def _key(row: dict[str, Any]) -> tuple[int, int, int]:
+    return (row["indicator_id"], row["reporting_period_id"], row["member_state_id"])
 
 
 _UPDATED = (
@@ -371,53 +420,76 @@ _UPDATED = (
 )
 
 
-def _update_values(session: Session, updates: list[dict[str, Any]]) -> None:
-    if not updates:
+def _update_values(session: Session, batch: _Batch, audit: bool) -> None:
+    if not batch.updates:
         return
     table = IndicatorValue.__table__  # type: ignore[attr-defined]
-    names = _UPDATED
     statement = (
         update(table)
         .where(table.c.id == bindparam("row_id"))
-        .values({name: bindparam(f"new_{name}") for name in names})
+        .values({name: bindparam(f"new_{name}") for name in _UPDATED})
     )
-    session.connection().execute(
-        statement,
-        [{"row_id": stored["id"], **{f"new_{n}": stored[n] for n in names}} for stored in updates],
-    )
+    connection = session.connection()
+    for chunk in _chunks(batch.updates, _WRITE_CHUNK):
+        parameters, events = [], []
+        for stored, data in chunk:
+            changed = batch.changed_row(stored, data)
+            new = {**stored._asdict(), **changed}
+            parameters.append({"row_id": stored.id, **{f"new_{n}": new[n] for n in _UPDATED}})
+            if audit:
+                differs = [n for n, v in changed.items() if getattr(stored, n, None) != v]
+                before = _plain_row({n: getattr(stored, n, None) for n in differs})
+                after = _plain_row({n: changed[n] for n in differs})
+                events.append(("update", str(stored.id), before, after))
+        connection.execute(statement, parameters)
+        record_bulk(session, "indicator_value", events)
     # Objects of these rows already in the session would be stale: reload them on next use.
     for obj in list(session.identity_map.values()):
         if isinstance(obj, IndicatorValue):
             session.expire(obj)
 
 
-def _insert_revisions(
-    session: Session,
-    context: _Context,
-    changed: list[Written],
-    changed_by_id: int | None,
-    reason: str,
-    now: datetime,
-) -> None:
+_REVISION_COPIED = ("version", *VALUE_FIELDS, "source", "corrected_after_close")
+
+
+def _insert_revisions(session: Session, batch: _Batch, reason: str) -> None:
+    """Each changed value's new version, copied into its revision inside the database."""
+    changed = batch.changed()
     if not changed:
         return
-    by_id = {row["id"]: row for row in context.current.values()}
-    session.connection().execute(
-        insert(IndicatorValueRevision.__table__),  # type: ignore[attr-defined]
-        [
-            {
-                "indicator_value_id": w.value_id,
-                "version": by_id[w.value_id]["version"],
-                "source": by_id[w.value_id]["source"],
-                "changed_at": now,
-                "changed_by_id": changed_by_id,
-                "reason": reason,
-                "corrected_after_close": bool(by_id[w.value_id]["corrected_after_close"]),
-                **{name: by_id[w.value_id][name] for name in VALUE_FIELDS},
-            }
-            for w in changed
-        ],
-    )
+    table = IndicatorValue.__table__  # type: ignore[attr-defined]
+    revisions = IndicatorValueRevision.__table__  # type: ignore[attr-defined]
+    by_place: dict[tuple[int, int], list[int]] = {}
+    for data in changed:
+        by_place.setdefault((data.reporting_period_id, data.member_state_id), []).append(
+            data.indicator_id
+        )
+    connection = session.connection()
+    for (period_id, state_id), indicator_ids in by_place.items():
+        for chunk in _chunks(indicator_ids):
+            copied = select(
+                table.c.id,
+                *[table.c[name] for name in _REVISION_COPIED],
+                table.c.updated_at,  # the batch's time, when it changed
+                table.c.updated_by_id,  # who changed it
+                literal(reason, revisions.c.reason.type),
+            ).where(
+                table.c.indicator_id.in_(chunk),
+                table.c.reporting_period_id == period_id,
+                table.c.member_state_id == state_id,
+            )
+            connection.execute(
+                insert(revisions).from_select(
+                    [
+                        "indicator_value_id",
+                        *_REVISION_COPIED,
+                        "changed_at",
+                        "changed_by_id",
+                        "reason",
+                    ],
+                    copied,
+                )
+            )
 
 
 def value_history(session: Session, value_id: int) -> list[IndicatorValueRevision]:
