@@ -10,9 +10,10 @@ from sqlmodel import Session, select
 
 from app.accounts.services import viewer_for
 from app.db import unit_of_work
+from app.plan.models import Indicator
 from app.progress import totals
 from app.progress.models import ApprovedLatestValue, ApprovedPeriodTotal, Submission
-from app.progress.submissions import approve
+from app.progress.submissions import approve, submit
 from tests import factories, summary_data
 from tests.conftest import open_session
 from tests.fixtures_accounts import People, sign_in
@@ -176,4 +177,32 @@ def test_the_migration_totals_the_values_already_stored(app: Flask, database_url
         kept = session.exec(select(ApprovedPeriodTotal)).all()
         assert {(t.value_sum, t.yes_count) for t in kept} >= {(30.0, 0), (20.0, 0)}
         assert session.exec(select(ApprovedLatestValue)).first() is not None
+        assert totals.differences(session) == []
+
+
+def test_a_managers_upload_into_an_approved_report_keeps_the_totals(app: Flask, people) -> None:
+    from tests.test_imports import _commit, _latest, _period_id, _upload
+    from tests.workbooks import download_template, fill, valid_answers
+
+    manager = sign_in(app.test_client(), people.manager)
+    template = download_template(manager, _period_id(app), people.malaysia.id)
+    answers = valid_answers(template)
+    code = next(c for c, a in answers.items() if a.get("Value") == 7)
+    _upload(manager, fill(template, answers))
+    assert _commit(manager, _latest(app).id).status_code == 303
+    with app.app_context(), unit_of_work() as session:
+        sub = session.exec(select(Submission)).one()
+        approver = factories.make_user(session, ["rso_manager"])
+        submit(session, sub, viewer_for(session, people.manager), expected_version=sub.version)
+        approve(session, sub, viewer_for(session, approver), expected_version=sub.version)
+        indicator_id = session.exec(select(Indicator.id).where(Indicator.code == code)).one()
+        period_id = sub.reporting_period_id
+    with open_session(app) as session:
+        assert _period_total(session, indicator_id, period_id).value_sum == 7
+
+    answers[code]["Value"] = 12  # the manager corrects the approved report by workbook
+    _upload(manager, fill(template, answers))
+    assert _commit(manager, _latest(app).id).status_code == 303
+    with open_session(app) as session:
+        assert _period_total(session, indicator_id, period_id).value_sum == 12
         assert totals.differences(session) == []
