@@ -206,3 +206,19 @@ def test_a_managers_upload_into_an_approved_report_keeps_the_totals(app: Flask, 
     with open_session(app) as session:
         assert _period_total(session, indicator_id, period_id).value_sum == 12
         assert totals.differences(session) == []
+
+
+def test_a_huge_list_of_changed_indicators_is_not_sent_as_parameters(session: Session) -> None:
+    """A 50,000-row upload changes as many indicators: more than PostgreSQL's 65,535 bound
+    parameters once listed twice; the refresh then recomputes the whole submission."""
+    data = summary_data.make_fixture(session)
+    approved = session.exec(
+        select(Submission).where(
+            Submission.member_state_id == data.atlantis.id,
+            Submission.reporting_period_id == data.q1.id,
+        )
+    ).one()
+    many = [data.increase.id, *range(10_000_000, 10_070_000)]
+    totals.refresh_for_submission(session, approved, many)
+    assert _period_total(session, data.increase.id, data.q1.id).value_sum == 30
+    assert totals.differences(session) == []

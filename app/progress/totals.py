@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, text
+from sqlalchemy import Select, and_, case, delete, func, insert, or_, select, text
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -29,6 +29,9 @@ from app.progress.models import (
     Submission,
 )
 
+# Beyond this many changed indicators, recompute all of the submission's instead: an IN list
+# of one bound parameter per indicator would pass the database's limit (a 50,000-row upload).
+LISTED_INDICATORS_LIMIT = 1000
 # Any number unique to this use among the application's advisory locks ("RSOT").
 _POSTGRES_LOCK_KEY = 0x52534F54
 
@@ -75,11 +78,11 @@ def refresh_for_submission(
         return
     session.flush()
     _lock(session)
-    indicators = (
-        list(indicator_ids)
-        if indicator_ids is not None
-        else select(iv.indicator_id).where(iv.submission_id == submission.id)
+    indicators: list[int] | Select = select(iv.indicator_id).where(
+        iv.submission_id == submission.id
     )
+    if indicator_ids is not None and len(set(indicator_ids)) <= LISTED_INDICATORS_LIMIT:
+        indicators = sorted(set(indicator_ids))
     _replace_period_totals(session, submission.reporting_period_id, indicators)
     _replace_latest_values(session, submission.member_state_id, indicators)
 
