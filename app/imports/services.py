@@ -32,7 +32,6 @@ from app.imports.safety import FileRefused, Limits, inspect_xlsx
 from app.imports.template import TemplateRow, build_template
 from app.plan.models import Indicator, MemberState, ReportingPeriod
 from app.progress import submissions as subs
-from app.progress import totals
 from app.progress.models import IndicatorValue, Submission
 from app.progress.services import VALUE_FIELDS, ValueInput, record_indicator_values
 from app.timeutil import utcnow
@@ -392,10 +391,9 @@ def commit(session: Session, upload: Upload, viewer: Viewer) -> int:
     if closed_correction:
         reason += "; late correction by an RSO manager"
     # One event for the whole load, below; each value's revision is its own history.
-    inputs = _value_inputs(upload.rows, period.id, submission.member_state_id)
     outcomes = record_indicator_values(
         session,
-        inputs,
+        _value_inputs(upload.rows, period.id, submission.member_state_id),
         source="upload",
         changed_by_id=viewer.user_id,
         reason=reason,
@@ -403,14 +401,11 @@ def commit(session: Session, upload: Upload, viewer: Viewer) -> int:
         submission_id=submission.id,
         audit_each_value=False,
     )
-    changed_ids = [i.indicator_id for i, o in zip(inputs, outcomes, strict=True) if o.changed]
-    changed = len(changed_ids)
-    del inputs, outcomes
+    changed = sum(1 for outcome in outcomes if outcome.changed)
+    del outcomes
     if changed:
         submission.version += 1
         session.add(submission)
-        # A manager's upload into an approved report changes what the summaries count.
-        totals.refresh_for_submission(session, submission, changed_ids)
     upload.outcome = "committed"
     upload.committed_at = utcnow()
     session.add(upload)

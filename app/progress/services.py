@@ -13,7 +13,8 @@ from sqlmodel import Session, col, select
 from app.audit.services import plain_row as _plain_row
 from app.audit.services import record_bulk
 from app.plan.models import Indicator, IndicatorReportingState, MemberState, ReportingPeriod
-from app.progress.models import IndicatorValue, IndicatorValueRevision
+from app.progress import totals
+from app.progress.models import IndicatorValue, IndicatorValueRevision, Submission
 from app.timeutil import utcnow
 from app.validation import InputError
 
@@ -305,7 +306,14 @@ def record_indicator_values(
     created_ids = _insert_values(session, batch, audit_each_value)
     _update_values(session, batch, audit_each_value)
     _insert_revisions(session, batch, reason)
-    return batch.results(created_ids)
+    results = batch.results(created_ids)
+    if submission_id is not None:
+        # Into an approved report (a manager's correction, on the web or by workbook), a
+        # change alters what the summaries count: their kept totals follow in this transaction.
+        changed = [data.indicator_id for data, w in zip(entries, results, strict=True) if w.changed]
+        if changed:
+            totals.refresh_for_submission(session, session.get(Submission, submission_id), changed)
+    return results
 
 
 @dataclass

@@ -271,18 +271,12 @@ def apply_entries(
         corrected_after_close=closed_correction,
         submission_id=submission.id,
     )
-    changed = [
-        entry.indicator_id
-        for entry, outcome in zip(entries, outcomes, strict=True)
-        if outcome.changed
-    ]
+    changed = sum(1 for outcome in outcomes if outcome.changed)
     if changed:
         submission.version += 1
         session.add(submission)
-        # A manager's correction to an approved report changes what the summaries count.
-        totals.refresh_for_submission(session, submission, changed)
     session.flush()
-    return len(changed)
+    return changed
 
 
 def check_may_edit(session: Session, submission: Submission, viewer: Viewer) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, case, delete, func, insert, or_, select, text
+from sqlalchemy import Delete, Select, and_, case, delete, func, insert, or_, select, text
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -108,16 +108,27 @@ def _lock(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _POSTGRES_LOCK_KEY})
 
 
+def _in_scope(kept_model, **wanted) -> tuple[Delete, list]:
+    """The kept rows to replace, and the conditions on the approved values to compute them
+    from, for one scope: each argument that is not None narrows both alike (a number to that
+    id, a list or subquery of ids to those)."""
+    removed = delete(kept_model)
+    chosen = [col(iv.submission_id).in_(approved_submissions())]
+    for name, value in wanted.items():
+        if value is None:
+            continue
+        kept, counted = kept_model.__table__.c[name], getattr(IndicatorValue, name)
+        if isinstance(value, int):
+            removed, condition = removed.where(kept == value), counted == value
+        else:
+            removed, condition = removed.where(kept.in_(value)), col(counted).in_(value)
+        chosen.append(condition)
+    return removed, chosen
+
+
 def _replace_period_totals(session: Session, period_id: int | None, indicators) -> None:
     total = ApprovedPeriodTotal
-    removed = delete(total)
-    chosen = [col(iv.submission_id).in_(approved_submissions())]
-    if period_id is not None:
-        removed = removed.where(col(total.reporting_period_id) == period_id)
-        chosen.append(iv.reporting_period_id == period_id)
-    if indicators is not None:
-        removed = removed.where(col(total.indicator_id).in_(indicators))
-        chosen.append(col(iv.indicator_id).in_(indicators))
+    removed, chosen = _in_scope(total, reporting_period_id=period_id, indicator_id=indicators)
     sums = (
         select(
             iv.reporting_period_id,
@@ -152,14 +163,7 @@ def _replace_period_totals(session: Session, period_id: int | None, indicators) 
 
 def _replace_latest_values(session: Session, state_id: int | None, indicators) -> None:
     latest = ApprovedLatestValue
-    removed = delete(latest)
-    chosen = [col(iv.submission_id).in_(approved_submissions())]
-    if state_id is not None:
-        removed = removed.where(col(latest.member_state_id) == state_id)
-        chosen.append(iv.member_state_id == state_id)
-    if indicators is not None:
-        removed = removed.where(col(latest.indicator_id).in_(indicators))
-        chosen.append(col(iv.indicator_id).in_(indicators))
+    removed, chosen = _in_scope(latest, member_state_id=state_id, indicator_id=indicators)
     period = ReportingPeriod
     # Each approved value with the start of the next approved value of the same indicator and
     # state: it is the latest as of every period from its own until that next one.

@@ -714,28 +714,33 @@ def _period_sums(session: Session, scope: _Scope):
     )
 
 
+def _to_date_and_in_range(value, numerator, denominator, yes, incomplete, in_range) -> list:
+    """The sums a figure is made of, over every row (to date), then over the rows ``in_range``:
+    the columns of ``_window_sums`` and ``_latest_sums`` alike, read by ``_gather_figures``."""
+    columns = (value, numerator, denominator, yes)
+    return [
+        *(func.sum(c) for c in columns),
+        func.sum(incomplete),
+        *(func.sum(case((in_range, c), else_=None)) for c in columns),
+    ]
+
+
 def _window_sums(session: Session, scope: _Scope):
     """Per indicator: the totals summed over the periods to date and over the range; and, when
     a state is in scope, that state's own values to date (``is_state`` 1)."""
     total = ApprovedPeriodTotal
-    in_range = col(total.reporting_period_id).in_(scope.range_ids)
-
-    def ranged(column):
-        return func.sum(case((in_range, column), else_=None))
-
     plan_wide = (
         select(
             total.indicator_id,
             literal(0).label("is_state"),
-            func.sum(total.value_sum),
-            func.sum(total.numerator_sum),
-            func.sum(total.denominator_sum),
-            func.sum(total.yes_count),
-            func.sum(total.sex_incomplete_count),
-            ranged(total.value_sum),
-            ranged(total.numerator_sum),
-            ranged(total.denominator_sum),
-            ranged(total.yes_count),
+            *_to_date_and_in_range(
+                total.value_sum,
+                total.numerator_sum,
+                total.denominator_sum,
+                total.yes_count,
+                total.sex_incomplete_count,
+                col(total.reporting_period_id).in_(scope.range_ids),
+            ),
         )
         .where(
             col(total.reporting_period_id).in_(scope.to_date_ids),
@@ -779,13 +784,6 @@ def _latest_sums(session: Session, scope: _Scope):
     ``app.progress.totals``): one row per indicator and state, whatever the history.
     """
     latest = ApprovedLatestValue
-    # The range and "to date" end on the same period, so a state's latest value within the
-    # range is its latest value to date when that one falls in the range (else it has none).
-    in_range = col(latest.reporting_period_id).in_(scope.range_ids)
-
-    def ranged(column):
-        return func.sum(case((in_range, column), else_=None))
-
     if scope.state_id is None:
         flag = literal_column("0")
     else:
@@ -795,15 +793,16 @@ def _latest_sums(session: Session, scope: _Scope):
         select(
             latest.indicator_id,
             flag,
-            func.sum(latest.value),
-            func.sum(latest.numerator),
-            func.sum(latest.denominator),
-            func.sum(latest.yes),
-            func.sum(latest.sex_incomplete),
-            ranged(latest.value),
-            ranged(latest.numerator),
-            ranged(latest.denominator),
-            ranged(latest.yes),
+            # The range and "to date" end on the same period, so a state's latest value within
+            # the range is its latest to date when that one falls in the range (else none).
+            *_to_date_and_in_range(
+                latest.value,
+                latest.numerator,
+                latest.denominator,
+                latest.yes,
+                latest.sex_incomplete,
+                col(latest.reporting_period_id).in_(scope.range_ids),
+            ),
         )
         .where(
             latest.as_of_period_id == scope.to_date_periods[-1].id,
