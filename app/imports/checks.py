@@ -19,18 +19,17 @@ from operator import attrgetter, itemgetter
 from types import SimpleNamespace
 from typing import Any, Protocol
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app.imports.reader import ParsedWorkbook, Problem, column_letter
 from app.imports.template import COLUMNS, TEMPLATE_VERSION, VALUES_SHEET, editable_columns
 from app.plan.models import (
     Indicator,
-    IndicatorReportingState,
     MemberState,
     ReportingPeriod,
-    WorkPlan,
 )
 from app.progress.services import MAX_NARRATIVE_CHARS, VALUE_FIELDS, unit_problems
+from app.progress.submissions import reported_indicators_query
 
 _LETTER = {heading: column_letter(i + 1) for i, heading in enumerate(COLUMNS)}
 _INDEX = {heading: i for i, heading in enumerate(COLUMNS)}
@@ -99,23 +98,13 @@ def reported_indicators(
 ) -> list[ReportedIndicator]:
     """The indicators a state reports for a period, as light rows.
 
-    The same rule as ``app.progress.submissions.reported_indicators`` (a test holds them
-    together), read as four columns: a workbook may list tens of thousands of indicators.
+    The report form's rule (``reported_indicators_query``), read as four columns through Core:
+    a workbook may list tens of thousands of indicators.
     """
-    return list(
-        session.connection().execute(
-            select(Indicator.id, Indicator.code, Indicator.unit, Indicator.by_sex)
-            .join(IndicatorReportingState)
-            .join(WorkPlan, col(WorkPlan.id) == Indicator.work_plan_id)
-            .where(
-                IndicatorReportingState.member_state_id == member_state_id,
-                col(Indicator.computed_from).is_(None),
-                WorkPlan.period_start <= period.end_date,
-                WorkPlan.period_end >= period.start_date,
-            )
-            .order_by(Indicator.code)
-        )
+    query = reported_indicators_query(
+        member_state_id, period, Indicator.id, Indicator.code, Indicator.unit, Indicator.by_sex
     )
+    return list(session.connection().execute(query))
 
 
 def check_metadata(

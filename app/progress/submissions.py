@@ -117,26 +117,32 @@ def open_submission(
     return submission
 
 
+def reported_indicators_query(member_state_id: int, period: ReportingPeriod, *columns):
+    """``columns`` of the indicators this state must report, by code: those it is listed for,
+    typed (not computed from activities), in plans whose period covers the reporting period.
+    The one statement of that rule, for the report form and for workbook checks alike."""
+    from app.plan.models import WorkPlan
+
+    return (
+        select(*columns)
+        .select_from(Indicator)
+        .join(IndicatorReportingState)
+        .join(WorkPlan, col(WorkPlan.id) == Indicator.work_plan_id)
+        .where(
+            IndicatorReportingState.member_state_id == member_state_id,
+            col(Indicator.computed_from).is_(None),
+            WorkPlan.period_start <= period.end_date,
+            WorkPlan.period_end >= period.start_date,
+        )
+        .order_by(Indicator.code)
+    )
+
+
 def reported_indicators(
     session: Session, member_state_id: int, period: ReportingPeriod
 ) -> list[Indicator]:
     """Indicators this state must report, from plans whose period covers the reporting period."""
-    from app.plan.models import WorkPlan
-
-    return list(
-        session.exec(
-            select(Indicator)
-            .join(IndicatorReportingState)
-            .join(WorkPlan, col(WorkPlan.id) == Indicator.work_plan_id)
-            .where(
-                IndicatorReportingState.member_state_id == member_state_id,
-                col(Indicator.computed_from).is_(None),
-                WorkPlan.period_start <= period.end_date,
-                WorkPlan.period_end >= period.start_date,
-            )
-            .order_by(Indicator.code)
-        ).all()
-    )
+    return list(session.exec(reported_indicators_query(member_state_id, period, Indicator)).all())
 
 
 def submission_view(session: Session, submission: Submission) -> SubmissionView:
