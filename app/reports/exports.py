@@ -63,6 +63,12 @@ class _Sheet:
     def __init__(self, workbook: Workbook, title: str) -> None:
         self.sheet: WriteOnlyWorksheet = workbook.create_sheet(_sheet_title(workbook, title))
         self._styles: dict[str, StyleArray] = {}
+        # openpyxl (3.1) places each appended item by first trying it as a plain value; a
+        # ready-made cell (a number format, typed text) fails that, raising and formatting an
+        # error it then discards, and makes it build a fresh cell for the next item. For the
+        # 9,000 formatted cells of a large status report that was 45 ms of 300. Rows are
+        # placed here instead, the same way, without the failed attempt.
+        self.sheet._values_to_row = self._place  # type: ignore[method-assign]
 
     def header(self, names: Iterable[str], *, freeze: bool = False) -> None:
         if freeze:
@@ -86,6 +92,21 @@ class _Sheet:
             else:
                 cells.append(value)
         self.sheet.append(cells)
+
+    def _place(self, values: Iterable[Any], row_index: int) -> Iterator[Cell]:
+        """The cells of one appended row, for openpyxl's writer, which writes each cell before
+        taking the next: a plain value is put in one reused cell, as openpyxl does."""
+        plain = WriteOnlyCell(self.sheet)
+        for column, value in enumerate(values, 1):
+            if value is None:
+                continue
+            if isinstance(value, Cell):
+                cell = value
+            else:
+                plain.value = value
+                cell = plain
+            cell.row, cell.column = row_index, column
+            yield cell
 
     def _style(self, number_format: str) -> StyleArray:
         """The style of a cell with this number format, made once per sheet and format and
