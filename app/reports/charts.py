@@ -118,26 +118,26 @@ def sparkline(
     top = max((abs(v) for _, v in points if v is not None), default=0)
     scale = (base - 3) / top if top else 0
     suffix = _escaped(unit_suffix)
-    # A figure is digits, separators and a sign (safe as it is) and the escaped unit suffix.
-    words = [
-        (_escaped(name), None if value is None else _number(value) + suffix)
-        for name, value in points
-    ]
-    described = "; ".join(f"{name} {text or 'no value'}" for name, text in words)
-    heading = f"{escape(title)}: {described}" if points else f"{escape(title)}: no periods"
     # All columns are one path, gaps are dots: the chart is drawn for every indicator, so its
     # markup is kept small; each period's figure is in the title, which is read out and shown.
-    columns, gaps = [], []
+    # One pass makes the title's words, the columns and the dots.
+    described, columns, gaps = [], [], []
     latest = "\u2013"
     x = 1
-    for (_name, value), (_code, text) in zip(points, words, strict=True):
+    for name, value in points:
         if value is None:
+            described.append(f"{_escaped(name)} no value")
             gaps.append(f'<circle cx="{x + 3}" cy="{base}" r="1.2" fill="#8894a3"/>')
         else:
-            latest = text
-            bar = max(abs(value) * scale, 1.0 if value else 0.0)
+            # A figure is digits, separators and a sign (safe as it is) and the escaped suffix.
+            latest = _number(value) + suffix
+            described.append(f"{_escaped(name)} {latest}")
+            bar = abs(value) * scale
+            if bar < 1.0 and value:
+                bar = 1.0
             columns.append(f"M{x} {base - bar:.1f}h{step - 3}V{base}h-{step - 3}z")
         x += step
+    heading = f"{escape(title)}: {'; '.join(described) if points else 'no periods'}"
     path = f'<path d="{"".join(columns)}" fill="#0b3d63"/>' if columns else ""
     # Names and the title are escaped above; figures are digits; the rest is numbers.
     return Markup(  # noqa: S704
