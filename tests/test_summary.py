@@ -122,6 +122,56 @@ def test_participants_by_state_and_sex(session) -> None:
     assert (goal.activities.range_count, goal.activities.range_participants) == (2, 14)
 
 
+def test_indicators_computed_from_activities(session) -> None:
+    data = summary_data.make_fixture(session)
+    goal_id = data.initiative.strategic_goal_id
+    sibling = Initiative(
+        strategic_goal_id=goal_id, code="S.2", title="Sibling", start_date=date(2024, 1, 1)
+    )
+    session.add(sibling)
+    session.flush()
+
+    def computed(code: str, computed_from: str, kinds: str, **parent) -> None:
+        session.add(
+            Indicator(
+                work_plan_id=data.increase.work_plan_id,
+                code=code,
+                title=code,
+                level="output",
+                unit="number",
+                computed_from=computed_from,
+                activity_kinds=kinds,
+                **parent,
+            )
+        )
+
+    computed("ACT", "activities", "workshop", initiative_id=data.initiative.id)
+    computed("PPL", "participants", "", initiative_id=data.initiative.id)
+    computed("GOAL", "activities", "workshop,training_course", strategic_goal_id=goal_id)
+    computed("STS", "member_states_participating", "", strategic_goal_id=goal_id)
+    add = summary_data.add_activity
+    add(session, data.initiative, date(2025, 2, 3), [(data.atlantis, 4, 6), (data.borduria, 2, 1)])
+    course = add(session, data.initiative, date(2025, 5, 3), [(data.atlantis, 1, 0)])
+    course.kind, course.participant_total = "training_course", 40  # the head count wins
+    extra = add(session, sibling, date(2025, 5, 10), [(data.carpania, 3, 3)])
+    extra.other_participants = 2
+    briefing = add(session, sibling, date(2025, 6, 1), [(data.atlantis, 0, 1)])
+    briefing.kind = "briefing"
+    session.flush()
+
+    lines = _lines(build_summary(session, REVIEWER, BOTH_QUARTERS, today=summary_data.TODAY))
+    figures = {
+        code: ([v for _p, v in lines[code].trend], lines[code].range_value)
+        for code in ("ACT", "PPL", "GOAL", "STS")
+    }
+    assert figures == {
+        "ACT": ([1.0, 0.0], 1.0),  # its initiative's workshops only
+        "PPL": ([13.0, 40.0], 53.0),  # 4+6+2+1; then the reported head count, not 1
+        "GOAL": ([1.0, 2.0], 3.0),  # the goal's workshops and courses, not the briefing
+        "STS": ([2.0, 2.0], 3.0),  # distinct states over both quarters: 3, not 2 + 2
+    }
+
+
 def test_a_state_in_scope_gets_its_own_column_and_rows(session) -> None:
     data = summary_data.make_fixture(session)
     filters = SummaryFilters(
