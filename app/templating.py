@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 from flask import Flask
+from markupsafe import Markup
 
 from app.plan.services import format_value, label
 from app.reports import charts
@@ -29,6 +31,27 @@ def _format_number(value: float | None) -> str:
     return str(int(value)) if value == int(value) else f"{value:g}"
 
 
+STATUS_ICONS = {"planned": "○", "in_progress": "◐", "completed": "●", "cancelled": "✕"}
+RAG_ICONS = {"on_track": "▲", "at_risk": "■", "off_track": "▼"}
+_BADGE = Markup(
+    '<span class="badge {}"><span class="badge-icon" aria-hidden="true">{}</span>{}</span>'
+)
+
+
+# A badge depends on its code alone, and a page can show hundreds (one per indicator of the
+# summary): each is made once. The codes are the few the database allows.
+@lru_cache(maxsize=32)
+def status_badge(status: str) -> Markup:
+    """An initiative's lifecycle status: a symbol and the word, not colour alone."""
+    return _BADGE.format(f"status-{status}", STATUS_ICONS.get(status, ""), label(status))
+
+
+@lru_cache(maxsize=32)
+def rag_badge(rag: str | None) -> Markup:
+    """A RAG rating (or none yet): a symbol and the words, not colour alone."""
+    return _BADGE.format(f"rag-{rag or 'none'}", RAG_ICONS.get(rag, "\u2013"), label(rag))
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(label=label, date=_date, datetime=_datetime)
     app.jinja_env.globals.update(
@@ -36,6 +59,8 @@ def init_app(app: Flask) -> None:
         period_columns=charts.period_columns,
         format_value=format_value,
         format_number=_format_number,
+        status_badge=status_badge,
+        rag_badge=rag_badge,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -1396,12 +1396,16 @@ def _reported_trend(
     indicator_id: int, unit: str, figures: _Figures, periods: list[_PeriodKey]
 ) -> list[tuple[str, float | None]]:
     """A reported indicator's figure in each period to date (None where nothing approved)."""
-    per_period = figures.per_period
-    trend: list[tuple[str, float | None]] = []
-    for period_id, code, _in_range in periods:
-        sums = per_period.get((indicator_id, period_id))
-        trend.append((code, None if sums is None else _period_figure(unit, *sums)))
-    return trend
+    sums_of = figures.per_period.get
+    return [
+        (
+            code,
+            None
+            if (sums := sums_of((indicator_id, period_id))) is None
+            else _period_figure(unit, *sums),
+        )
+        for period_id, code, _in_range in periods
+    ]
 
 
 def _period_figure(unit: str, value, numerator, denominator, yes) -> float | None:
@@ -1476,7 +1480,9 @@ def _indicator_line(
             indicator.direction, rated, indicator.target_value, indicator.baseline_value, expected
         )
     corrected = sorted(order[p] for p in figures.corrected.get(indicator.id, ()))
-    return IndicatorLine(
+    # Every field is a typed column or a float worked out above: pydantic's validation of
+    # hundreds of lines a page is skipped.
+    return IndicatorLine.model_construct(
         id=indicator.id,
         code=indicator.code,
         title=indicator.title,
