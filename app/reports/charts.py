@@ -11,24 +11,29 @@ from functools import lru_cache
 from markupsafe import Markup, escape
 
 
+RATING_TONES = {"on_track": "good", "at_risk": "warn", "off_track": "poor"}
+
+
 def progress_bar(
     percent: float | None,
     *,
     label: str,
     width: int = 160,
     expected: float | None = None,
-    tone: str | None = None,
+    rating: str | None = None,
 ) -> Markup:
     """A horizontal bar against target; the figure is written beside it, not only drawn.
 
-    ``expected`` (a percent) draws a tick where progress should be by now; ``tone`` (good,
-    warn, poor) overrides the colour chosen from the percent alone.
+    ``expected`` (a percent) draws a tick where progress should be by now; ``rating`` (an
+    indicator's direction-aware rating) sets the colour, else the percent alone does.
     """
     if percent is None:
         return Markup('<span class="muted">No target</span>')
     shown = max(0.0, min(percent, 100.0))
     filled = round(width * shown / 100)
-    tone = tone or ("good" if percent >= 75 else "warn" if percent >= 40 else "poor")
+    tone = RATING_TONES.get(rating or "") or (
+        "good" if percent >= 75 else "warn" if percent >= 40 else "poor"
+    )
     words = f"{label}: {percent:.0f}% of target"
     if expected is not None:
         words += f", {expected:.0f}% expected by now"
