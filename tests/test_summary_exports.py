@@ -81,6 +81,12 @@ def test_the_workbook_has_a_sheet_per_focus_area_and_the_figures(session) -> Non
     assert inc[column["% achieved"]].number_format == "0.0%"
     assert inc[column["Rating"]].value == "On track"
     assert [inc[column["2025-Q1"]].value, inc[column["2025-Q2"]].value] == [30, 20]
+    # Each value carries its own column's format, whatever was written before it in the row.
+    assert [inc[column[name]].number_format for name in ("2025-Q1", "Target", "Rating")] == [
+        "#,##0.##",
+        "#,##0.##",
+        "General",
+    ]
     assert rows["PCT"][column["Plan to date"]].value == pytest.approx(100 * 91 / 102)
     assert rows["DNB"][column["Rating"]].value == "At risk"
 

@@ -19,7 +19,6 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.styles.cell_style import StyleArray
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from app.plan.models import LABELS
@@ -37,6 +36,7 @@ PERCENT = "0.0%"
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDE3EA")
 SHEET_NAME_LIMIT = 31
+NO_FORMATS: dict[int, str] = {}
 
 
 def csv_safe(value: Any) -> Any:
@@ -62,12 +62,13 @@ class _Sheet:
 
     def __init__(self, workbook: Workbook, title: str) -> None:
         self.sheet: WriteOnlyWorksheet = workbook.create_sheet(_sheet_title(workbook, title))
-        self._styles: dict[str, StyleArray] = {}
+        self._formats: dict[int, str] = NO_FORMATS
+        self._formatted: dict[str, WriteOnlyCell] = {}
         # openpyxl (3.1) places each appended item by first trying it as a plain value; a
         # ready-made cell (a number format, typed text) fails that, raising and formatting an
         # error it then discards, and makes it build a fresh cell for the next item. For the
         # 9,000 formatted cells of a large status report that was 45 ms of 300. Rows are
-        # placed here instead, the same way, without the failed attempt.
+        # placed here instead, with one reused cell per kind, as openpyxl reuses its own.
         self.sheet._values_to_row = self._place  # type: ignore[method-assign]
 
     def header(self, names: Iterable[str], *, freeze: bool = False) -> None:
@@ -75,49 +76,55 @@ class _Sheet:
             self.sheet.freeze_panes = "A2"
         cells = []
         for name in names:
-            cell = self._text(name)
+            cell = WriteOnlyCell(self.sheet, name)
+            cell.data_type = "s"  # text as typed: never a formula, whatever it starts with
             cell.font, cell.fill = HEADER_FONT, HEADER_FILL
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             cells.append(cell)
         self.sheet.append(cells)
 
-    def row(self, values: Iterable[Any], formats: dict[int, str] | None = None) -> None:
-        formats = formats or {}
-        cells: list[Any] = []
-        for index, value in enumerate(values):
-            if isinstance(value, str):
-                cells.append(self._text(value) if value.startswith(RISKY_STARTS) else value)
-            elif index in formats and value is not None:
-                cells.append(Cell(self.sheet, 1, 1, value, self._style(formats[index])))
-            else:
-                cells.append(value)
-        self.sheet.append(cells)
+    def row(self, values: list[Any], formats: dict[int, str] | None = None) -> None:
+        """One row of values; ``formats`` gives a number format by column index (from 0)."""
+        self._formats = formats or NO_FORMATS  # read by _place, within this append
+        try:
+            self.sheet.append(values)
+        finally:
+            self._formats = NO_FORMATS
 
     def _place(self, values: Iterable[Any], row_index: int) -> Iterator[Cell]:
         """The cells of one appended row, for openpyxl's writer, which writes each cell before
-        taking the next: a plain value is put in one reused cell, as openpyxl does."""
+        taking the next, so one cell of each kind serves every value of that kind."""
+        formats = self._formats
         plain = WriteOnlyCell(self.sheet)
-        for column, value in enumerate(values, 1):
+        for index, value in enumerate(values):
             if value is None:
                 continue
             if isinstance(value, Cell):
                 cell = value
-            else:
-                plain.value = value
+            elif isinstance(value, str):
                 cell = plain
-            cell.row, cell.column = row_index, column
+                cell.value = value
+                if value.startswith(RISKY_STARTS):
+                    cell.data_type = "s"  # text as typed: never a formula
+            elif index in formats and isinstance(value, int | float):
+                cell = self._formatted_cell(formats[index])
+                cell.value = value
+            else:
+                cell = plain
+                cell.value = value
+            cell.row, cell.column = row_index, index + 1
             yield cell
+            if plain.has_style:  # a date gave it a date format: the next value gets a fresh cell
+                plain = WriteOnlyCell(self.sheet)
 
-    def _style(self, number_format: str) -> StyleArray:
-        """The style of a cell with this number format, made once per sheet and format and
-        handed to each such cell (openpyxl otherwise looks the format up for every cell;
-        ``_style`` is the array of style ids every openpyxl cell carries)."""
-        style = self._styles.get(number_format)
-        if style is None:
-            template = WriteOnlyCell(self.sheet)
-            template.number_format = number_format
-            style = self._styles[number_format] = template._style
-        return style
+    def _formatted_cell(self, number_format: str) -> WriteOnlyCell:
+        """The sheet's one cell for values with this number format (openpyxl would otherwise
+        look the format up again for every cell)."""
+        cell = self._formatted.get(number_format)
+        if cell is None:
+            cell = self._formatted[number_format] = WriteOnlyCell(self.sheet)
+            cell.number_format = number_format
+        return cell
 
     def blank(self) -> None:
         self.sheet.append([])
@@ -126,11 +133,6 @@ class _Sheet:
         for index, width in enumerate(widths):
             letter = chr(ord("A") + index) if index < 26 else "A" + chr(ord("A") + index - 26)
             self.sheet.column_dimensions[letter].width = width
-
-    def _text(self, value: str) -> WriteOnlyCell:
-        cell = WriteOnlyCell(self.sheet, value)
-        cell.data_type = "s"  # text as typed: never a formula, whatever it starts with
-        return cell
 
 
 def _sheet_title(workbook: Workbook, title: str) -> str:
