@@ -19,6 +19,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from app.plan.models import LABELS
@@ -55,6 +56,22 @@ def _rating(code: str | None) -> str:
 
 
 # --- Workbook -----------------------------------------------------------------------------------
+
+
+class _FixedStyle(StyleArray):
+    """The style of a sheet's formatted cell, never changed once made (the cell only ever gets
+    numbers, which leave the format alone). openpyxl hashes a cell's style twice for every
+    styled cell it writes; this one's hash is worked out once."""
+
+    __slots__ = ("_hash",)
+
+    def __new__(cls, style: StyleArray) -> _FixedStyle:
+        fixed = super().__new__(cls, style)
+        fixed._hash = hash(tuple(fixed))
+        return fixed
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 class _Sheet:
@@ -124,6 +141,7 @@ class _Sheet:
         if cell is None:
             cell = self._formatted[number_format] = WriteOnlyCell(self.sheet)
             cell.number_format = number_format
+            cell._style = _FixedStyle(cell._style)
         return cell
 
     def blank(self) -> None:
