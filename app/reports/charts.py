@@ -10,7 +10,6 @@ from functools import lru_cache
 
 from markupsafe import Markup, escape
 
-
 RATING_TONES = {"on_track": "good", "at_risk": "warn", "off_track": "poor"}
 
 

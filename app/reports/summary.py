@@ -686,6 +686,10 @@ class _Sums:
         return self.value
 
 
+# What an indicator without rows reads (only ever read, never added to).
+_NO_SUMS = _Sums()
+
+
 def _rows(session: Session, query) -> list:
     """The rows of a query of plain columns, run through Core: figures need no ORM bookkeeping
     (identity map, loading), which costs more than the query on a large plan."""
@@ -1435,20 +1439,20 @@ def _windows(
         return trend, ranged, to_date, None, False
     trend = _reported_trend(indicator.id, unit, figures, periods)
     if indicator.aggregation == "cumulative" or unit == "yes_no":
-        latest = figures.latest_to_date.get(indicator.id, _Sums())
+        latest = figures.latest_to_date.get(indicator.id, _NO_SUMS)
         return (
             trend,
-            figures.latest_range.get(indicator.id, _Sums()).figure(unit),
+            figures.latest_range.get(indicator.id, _NO_SUMS).figure(unit),
             latest.figure(unit),
-            figures.latest_state.get(indicator.id, _Sums()).figure(unit),
+            figures.latest_state.get(indicator.id, _NO_SUMS).figure(unit),
             latest.incomplete,
         )
-    to_date = figures.to_date.get(indicator.id, _Sums())
+    to_date = figures.to_date.get(indicator.id, _NO_SUMS)
     return (
         trend,
-        figures.in_range.get(indicator.id, _Sums()).figure(unit),
+        figures.in_range.get(indicator.id, _NO_SUMS).figure(unit),
         to_date.figure(unit),
-        figures.state.get(indicator.id, _Sums()).figure(unit),
+        figures.state.get(indicator.id, _NO_SUMS).figure(unit),
         to_date.incomplete,
     )
 
@@ -1480,9 +1484,7 @@ def _indicator_line(
             indicator.direction, rated, indicator.target_value, indicator.baseline_value, expected
         )
     corrected = sorted(order[p] for p in figures.corrected.get(indicator.id, ()))
-    # Every field is a typed column or a float worked out above: pydantic's validation of
-    # hundreds of lines a page is skipped.
-    return IndicatorLine.model_construct(
+    return IndicatorLine(
         id=indicator.id,
         code=indicator.code,
         title=indicator.title,
