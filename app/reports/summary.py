@@ -22,11 +22,24 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, case, func, literal, literal_column, null, or_, union_all
+from sqlalchemy import (
+    Date,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    union_all,
+)
 from sqlmodel import Session, col, select
 
 from app.accounts.services import Viewer
@@ -475,6 +488,64 @@ class _Scope:
     def state_id(self) -> int | None:
         return self.state.id if self.state else None
 
+    @property
+    def shape(self) -> tuple[bool, bool]:
+        """What changes the summary's statements, not only their values."""
+        return self.state is not None, self.own_state_only
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The values of the bind parameters of ``_Bound``, for this scope."""
+        first, last = self.range_periods[:1], self.to_date_periods[-1:]
+        return {
+            "plan_id": self.plan.id,
+            "goal_ids": self.goal_ids,
+            "range_ids": self.range_ids,
+            "to_date_ids": self.to_date_ids,
+            "period_ids": [p.id for p in self.periods],
+            "range_start": first[0].start_date if first else None,
+            "range_end": self.range_periods[-1].end_date if first else None,
+            "to_date_start": self.to_date_periods[0].start_date if last else None,
+            "to_date_end": last[0].end_date if last else None,
+            "last_period_id": last[0].id if last else None,
+            "state_id": self.state_id,
+        }
+
+
+class _Bound:
+    """A scope's values as bind parameters: the summary's statements are made from this once per
+    shape and process (``_statement``), then run with each summary's ``_Scope.parameters``.
+    Making them anew for every summary cost about as much as the seeded plan's queries took to
+    run. Query builders read the same names from either."""
+
+    plan_id = bindparam("plan_id", type_=Integer)
+    goal_ids = bindparam("goal_ids", type_=Integer, expanding=True)
+    range_ids = bindparam("range_ids", type_=Integer, expanding=True)
+    to_date_ids = bindparam("to_date_ids", type_=Integer, expanding=True)
+    period_ids = bindparam("period_ids", type_=Integer, expanding=True)
+    range_start = bindparam("range_start", type_=Date)
+    range_end = bindparam("range_end", type_=Date)
+    to_date_start = bindparam("to_date_start", type_=Date)
+    to_date_end = bindparam("to_date_end", type_=Date)
+    last_period_id = bindparam("last_period_id", type_=Integer)
+
+    def __init__(self, with_state: bool, own_state_only: bool) -> None:
+        self.state_id = bindparam("state_id", type_=Integer) if with_state else None
+        self.own_state_only = own_state_only
+
+
+@lru_cache(maxsize=256)
+def _statement(builder, shape: tuple[bool, bool], *options):
+    return builder(_Bound(*shape), *options)
+
+
+def _run(session: Session, scope: _Scope, builder, *options) -> list:
+    """The rows of ``builder``'s statement for this scope (made once per shape and options),
+    run through Core: figures need no ORM bookkeeping (identity map, loading), which costs more
+    than the query on a large plan."""
+    statement = _statement(builder, scope.shape, *options)
+    return session.connection().execute(statement, scope.parameters).all()
+
 
 def _quote(text: str) -> str:
     return "“" + str(text)[:40] + "”"
@@ -632,12 +703,15 @@ def _resolve(
 # --- The queries --------------------------------------------------------------------------------
 
 
-def _indicators_in_scope(scope: _Scope, *conditions):
+_Scoped = _Scope | _Bound  # what a query builder reads the scope's values from
+
+
+def _indicators_in_scope(scope: _Scoped, *conditions):
     """Ids of the indicators shown (and meeting ``conditions``): a subquery, so that the values
     are found through the index on indicator_id, not by joining every value to its indicator."""
     initiatives = select(Initiative.id).where(col(Initiative.strategic_goal_id).in_(scope.goal_ids))
     return select(Indicator.id).where(
-        Indicator.work_plan_id == scope.plan.id,
+        Indicator.work_plan_id == scope.plan_id,
         or_(
             col(Indicator.strategic_goal_id).in_(scope.goal_ids),
             col(Indicator.initiative_id).in_(initiatives),
@@ -646,7 +720,7 @@ def _indicators_in_scope(scope: _Scope, *conditions):
     )
 
 
-def _own_rows_only(scope: _Scope, member_state_column) -> list:
+def _own_rows_only(scope: _Scoped, member_state_column) -> list:
     """The condition keeping one state's rows when a state is in scope (always for a focal
     point, whose scope is their own state, or nothing at all when they have none)."""
     if scope.state_id is not None or scope.own_state_only:
@@ -690,31 +764,22 @@ class _Sums:
 _NO_SUMS = _Sums()
 
 
-def _rows(session: Session, query) -> list:
-    """The rows of a query of plain columns, run through Core: figures need no ORM bookkeeping
-    (identity map, loading), which costs more than the query on a large plan."""
-    return session.connection().execute(query).all()
-
-
-def _period_sums(session: Session, scope: _Scope):
+def _period_sums(scope: _Scoped):
     """Approved values per indicator and period, summed over every state (the totals kept by
     ``app.progress.totals``): the trend of each indicator."""
     total = ApprovedPeriodTotal
-    return _rows(
-        session,
-        select(
-            total.indicator_id,
-            total.reporting_period_id,
-            total.value_sum,
-            total.numerator_sum,
-            total.denominator_sum,
-            total.yes_count,
-            total.corrected_count,
-            total.sex_incomplete_count,
-        ).where(
-            col(total.reporting_period_id).in_(scope.to_date_ids),
-            col(total.indicator_id).in_(_indicators_in_scope(scope)),
-        ),
+    return select(
+        total.indicator_id,
+        total.reporting_period_id,
+        total.value_sum,
+        total.numerator_sum,
+        total.denominator_sum,
+        total.yes_count,
+        total.corrected_count,
+        total.sex_incomplete_count,
+    ).where(
+        col(total.reporting_period_id).in_(scope.to_date_ids),
+        col(total.indicator_id).in_(_indicators_in_scope(scope)),
     )
 
 
@@ -729,7 +794,7 @@ def _to_date_and_in_range(value, numerator, denominator, yes, incomplete, in_ran
     ]
 
 
-def _window_sums(session: Session, scope: _Scope):
+def _window_sums(scope: _Scoped):
     """Per indicator: the totals summed over the periods to date and over the range; and, when
     a state is in scope, that state's own values to date (``is_state`` 1)."""
     total = ApprovedPeriodTotal
@@ -753,7 +818,7 @@ def _window_sums(session: Session, scope: _Scope):
         .group_by(total.indicator_id)
     )
     if scope.state_id is None:
-        return _rows(session, plan_wide)
+        return plan_wide
     iv = IndicatorValue
     own = (
         select(
@@ -777,10 +842,10 @@ def _window_sums(session: Session, scope: _Scope):
         )
         .group_by(iv.indicator_id)
     )
-    return _rows(session, union_all(plan_wide, own))
+    return union_all(plan_wide, own)
 
 
-def _latest_sums(session: Session, scope: _Scope):
+def _latest_sums(scope: _Scoped):
     """Each state's latest approved value (to date, and within the range), summed per indicator.
 
     Only for indicators where the latest value stands: cumulative ones and yes/no answers.
@@ -809,7 +874,7 @@ def _latest_sums(session: Session, scope: _Scope):
             ),
         )
         .where(
-            latest.as_of_period_id == scope.to_date_periods[-1].id,
+            latest.as_of_period_id == scope.last_period_id,
             col(latest.indicator_id).in_(
                 _indicators_in_scope(
                     scope, or_(Indicator.aggregation == "cumulative", Indicator.unit == "yes_no")
@@ -820,15 +885,18 @@ def _latest_sums(session: Session, scope: _Scope):
     )
     if scope.state_id is not None:
         query = query.group_by(flag)
-    return _rows(session, query)
+    return query
 
 
 def _latest_texts(session: Session, scope: _Scope) -> dict[int, str]:
     """The newest approved answer of each text indicator (the row state's, when one is shown):
     among each state's latest answer as of the range's end, the one of the latest period (and,
     within a period, the last saved)."""
+    return dict(_run(session, scope, _latest_texts_query))
+
+
+def _latest_texts_query(scope: _Scoped):
     latest, iv = ApprovedLatestValue, IndicatorValue
-    ranks = {period.id: rank for rank, period in enumerate(scope.to_date_periods, start=1)}
     ranked = (
         select(
             latest.indicator_id.label("indicator_id"),
@@ -837,24 +905,22 @@ def _latest_texts(session: Session, scope: _Scope) -> dict[int, str]:
             .over(
                 partition_by=latest.indicator_id,
                 order_by=(
-                    case(ranks, value=latest.reporting_period_id, else_=0).desc(),
+                    col(ReportingPeriod.start_date).desc(),
                     col(latest.indicator_value_id).desc(),
                 ),
             )
             .label("rn"),
         )
         .join(iv, col(iv.id) == latest.indicator_value_id)
+        .join(ReportingPeriod, col(ReportingPeriod.id) == latest.reporting_period_id)
         .where(
-            latest.as_of_period_id == scope.to_date_periods[-1].id,
+            latest.as_of_period_id == scope.last_period_id,
             col(latest.indicator_id).in_(_indicators_in_scope(scope, Indicator.unit == "text")),
             *_own_rows_only(scope, latest.member_state_id),
         )
         .subquery()
     )
-    rows = _rows(
-        session, select(ranked.c.indicator_id, ranked.c.text_value).where(ranked.c.rn == 1)
-    )
-    return {indicator_id: text for indicator_id, text in rows}
+    return select(ranked.c.indicator_id, ranked.c.text_value).where(ranked.c.rn == 1)
 
 
 class _Headcount(NamedTuple):
@@ -895,7 +961,7 @@ def _activity_headcount() -> _Headcount:
     )
 
 
-def _computed_matches(scope: _Scope, computed_from: str | None = None):
+def _computed_matches(scope: _Scoped, computed_from: str | None = None):
     """(indicator id, activity id) for each activity a computed indicator in scope counts: its
     initiative's activities (a goal-level indicator: all its goal's), of the kinds it names
     (comma-separated; empty means every kind).
@@ -942,7 +1008,7 @@ def _in_period():
     )
 
 
-def _computed_per_period(session: Session, scope: _Scope):
+def _computed_per_period(scope: _Scoped):
     """Activities and participants per computed indicator and period."""
     matches = _computed_matches(scope)
     query = (
@@ -958,10 +1024,10 @@ def _computed_per_period(session: Session, scope: _Scope):
         .where(col(ReportingPeriod.id).in_(scope.to_date_ids))
         .group_by(matches.c.indicator_id, ReportingPeriod.id)
     )
-    return _rows(session, query)
+    return query
 
 
-def _computed_states(session: Session, scope: _Scope):
+def _computed_states(scope: _Scoped):
     """Member states taking part, per computed indicator: per period, in range and to date."""
     ap = ActivityParticipation
     matches = _computed_matches(scope, "member_states_participating")
@@ -980,27 +1046,24 @@ def _computed_states(session: Session, scope: _Scope):
     )
     # Distinct states over several periods are not the sum of each period's: one more GROUP BY.
     to_date = taking_part.where(
-        Activity.start_date >= scope.to_date_periods[0].start_date,
-        Activity.start_date <= scope.to_date_periods[-1].end_date,
+        Activity.start_date >= scope.to_date_start,
+        Activity.start_date <= scope.to_date_end,
     ).group_by(matches.c.indicator_id)
     in_range = to_date.where(
-        Activity.start_date >= scope.range_periods[0].start_date,
-        Activity.start_date <= scope.range_periods[-1].end_date,
+        Activity.start_date >= scope.range_start,
+        Activity.start_date <= scope.range_end,
     )
-    return _rows(
-        session,
-        union_all(
-            per_period,
-            to_date.add_columns(literal(None), states),
-            in_range.add_columns(literal(-1), states),
-        ),
+    return union_all(
+        per_period,
+        to_date.add_columns(literal(None, Integer), states),
+        in_range.add_columns(literal(-1, Integer), states),
     )
 
 
-def _activity_totals(session: Session, scope: _Scope):
+def _activity_totals(scope: _Scoped):
     """Activities delivered and their participants per strategic goal, in range and to date."""
     headcount = _activity_headcount()
-    in_range = Activity.start_date >= scope.range_periods[0].start_date
+    in_range = Activity.start_date >= scope.range_start
 
     def when_in_range(column):
         return func.sum(case((in_range, column), else_=0))
@@ -1019,24 +1082,41 @@ def _activity_totals(session: Session, scope: _Scope):
         .join(Initiative, col(Initiative.id) == Activity.initiative_id)
         .where(
             col(Initiative.strategic_goal_id).in_(scope.goal_ids),
-            Activity.start_date >= scope.to_date_periods[0].start_date,
-            Activity.start_date <= scope.range_periods[-1].end_date,
+            Activity.start_date >= scope.to_date_start,
+            Activity.start_date <= scope.range_end,
         )
         .group_by(Initiative.strategic_goal_id)
     )
-    return _rows(session, query)
+    return query
 
 
-def _activities_in_range(scope: _Scope):
+def _activities_in_range(scope: _Scoped):
     return and_(
         col(Initiative.strategic_goal_id).in_(scope.goal_ids),
-        Activity.start_date >= scope.range_periods[0].start_date,
-        Activity.start_date <= scope.range_periods[-1].end_date,
+        Activity.start_date >= scope.range_start,
+        Activity.start_date <= scope.range_end,
     )
 
 
 def _participants_by_state(session: Session, scope: _Scope) -> list[ParticipantRow]:
     """Participants per member state in the range: every state's, or the row state's only."""
+    return [
+        ParticipantRow(
+            member_state_id=state_id,
+            code=code,
+            name=name,
+            activities=activities,
+            female=int(female or 0),
+            male=int(male or 0),
+            unspecified=int(unspecified or 0),
+        )
+        for state_id, code, name, activities, female, male, unspecified in _run(
+            session, scope, _participants_by_state_query
+        )
+    ]
+
+
+def _participants_by_state_query(scope: _Scoped):
     ap = ActivityParticipation
     query = (
         select(
@@ -1055,27 +1135,24 @@ def _participants_by_state(session: Session, scope: _Scope) -> list[ParticipantR
         .group_by(ap.member_state_id, MemberState.code, MemberState.name)
         .order_by(MemberState.name)
     )
-    if scope.state_id is not None or scope.own_state_only:
-        query = query.where(ap.member_state_id == scope.state_id)
-    return [
-        ParticipantRow(
-            member_state_id=state_id,
-            code=code,
-            name=name,
-            activities=activities,
-            female=int(female or 0),
-            male=int(male or 0),
-            unspecified=int(unspecified or 0),
-        )
-        for state_id, code, name, activities, female, male, unspecified in _rows(session, query)
-    ]
+    return query.where(*_own_rows_only(scope, ap.member_state_id))
 
 
 def _participant_totals(session: Session, scope: _Scope) -> ParticipantTotals:
     """Plan-wide totals for the range: totals, not any one state's rows."""
+    [(count, people, female, male, states)] = _run(session, scope, _participant_totals_query)
+    return ParticipantTotals(
+        activities=count or 0,
+        participants=int(people or 0),
+        female=int(female or 0),
+        male=int(male or 0),
+        member_states=states or 0,
+    )
+
+
+def _participant_totals_query(scope: _Scoped):
     headcount = _activity_headcount()
-    totals = _rows(
-        session,
+    return (
         select(
             func.count(Activity.id),
             func.sum(headcount.participants),
@@ -1089,15 +1166,7 @@ def _participant_totals(session: Session, scope: _Scope) -> ParticipantTotals:
         )
         .select_from(Activity)
         .join(Initiative, col(Initiative.id) == Activity.initiative_id)
-        .where(_activities_in_range(scope)),
-    )
-    [(count, people, female, male, states)] = totals
-    return ParticipantTotals(
-        activities=count or 0,
-        participants=int(people or 0),
-        female=int(female or 0),
-        male=int(male or 0),
-        member_states=states or 0,
+        .where(_activities_in_range(scope))
     )
 
 
@@ -1105,29 +1174,10 @@ def _completeness(
     session: Session, scope: _Scope, today: date, office_tz: ZoneInfo
 ) -> Completeness:
     """Member states that report in this plan x the periods to date, one category per cell."""
-    reporters = (
-        select(IndicatorReportingState.member_state_id)
-        .join(Indicator, col(Indicator.id) == IndicatorReportingState.indicator_id)
-        .where(Indicator.work_plan_id == scope.plan.id, col(Indicator.computed_from).is_(None))
-    )
-    states_query = (
-        select(MemberState.id, MemberState.code, MemberState.name)
-        .where(col(MemberState.id).in_(reporters))
-        .order_by(MemberState.name)
-    )
-    submissions_query = select(
-        Submission.member_state_id,
-        Submission.reporting_period_id,
-        Submission.status,
-        Submission.submitted_at,
-    ).where(col(Submission.reporting_period_id).in_(scope.to_date_ids))
-    if scope.state_id is not None or scope.own_state_only:
-        states_query = states_query.where(MemberState.id == scope.state_id)
-        submissions_query = submissions_query.where(Submission.member_state_id == scope.state_id)
-    states = _rows(session, states_query)
+    states = _run(session, scope, _reporting_states_query)
     found = {
         (state_id, period_id): (status, submitted_at)
-        for state_id, period_id, status, submitted_at in _rows(session, submissions_query)
+        for state_id, period_id, status, submitted_at in _run(session, scope, _submissions_query)
     }
     cutoffs = {p.id: _end_of_day(p.due_date, office_tz) for p in scope.to_date_periods}
     rows = []
@@ -1138,6 +1188,31 @@ def _completeness(
             cells.append(_cell(period, status, _aware(submitted_at), cutoffs[period.id], today))
         rows.append(CompletenessRow(member_state_id=state_id, code=code, name=name, cells=cells))
     return Completeness(periods=[_period_ref(p) for p in scope.to_date_periods], rows=rows)
+
+
+def _reporting_states_query(scope: _Scoped):
+    reporters = (
+        select(IndicatorReportingState.member_state_id)
+        .join(Indicator, col(Indicator.id) == IndicatorReportingState.indicator_id)
+        .where(Indicator.work_plan_id == scope.plan_id, col(Indicator.computed_from).is_(None))
+    )
+    return (
+        select(MemberState.id, MemberState.code, MemberState.name)
+        .where(col(MemberState.id).in_(reporters), *_own_rows_only(scope, MemberState.id))
+        .order_by(MemberState.name)
+    )
+
+
+def _submissions_query(scope: _Scoped):
+    return select(
+        Submission.member_state_id,
+        Submission.reporting_period_id,
+        Submission.status,
+        Submission.submitted_at,
+    ).where(
+        col(Submission.reporting_period_id).in_(scope.to_date_ids),
+        *_own_rows_only(scope, Submission.member_state_id),
+    )
 
 
 def _end_of_day(day: date, office_tz: ZoneInfo) -> datetime:
@@ -1179,15 +1254,33 @@ def _cell(
 def _narratives(session: Session, scope: _Scope, limit: int | None) -> tuple[list, int]:
     """Narratives of approved values in the range, newest period first; the row state's only
     when one is in scope."""
+    rows = _run(session, scope, _narratives_query, limit)
+    lines = [
+        NarrativeLine(
+            indicator_id=row[0],
+            indicator_code=row[1],
+            indicator_title=row[2],
+            period_code=row[3],
+            member_state_id=row[4],
+            member_state_name=row[5],
+            text=row[6],
+            evidence_url=row[7] or "",
+            corrected=bool(row[8]),
+        )
+        for row in rows
+    ]
+    return lines, (rows[0][-1] if rows else 0)
+
+
+def _narratives_query(scope: _Scoped, limit: int | None):
     iv = IndicatorValue
     conditions = [
         col(iv.submission_id).in_(totals_kept.approved_submissions()),
         col(iv.reporting_period_id).in_(scope.range_ids),
         col(iv.indicator_id).in_(_indicators_in_scope(scope)),
         iv.narrative != literal_column("''"),  # a literal, so the partial index applies
+        *_own_rows_only(scope, iv.member_state_id),
     ]
-    if scope.state_id is not None or scope.own_state_only:
-        conditions.append(iv.member_state_id == scope.state_id)
     query = (
         select(
             Indicator.id,
@@ -1207,37 +1300,23 @@ def _narratives(session: Session, scope: _Scope, limit: int | None) -> tuple[lis
         .where(*conditions)
         .order_by(col(ReportingPeriod.start_date).desc(), Indicator.code, MemberState.name)
     )
-    if limit is not None:
-        query = query.limit(limit)
-    rows = _rows(session, query)
-    lines = [
-        NarrativeLine(
-            indicator_id=row[0],
-            indicator_code=row[1],
-            indicator_title=row[2],
-            period_code=row[3],
-            member_state_id=row[4],
-            member_state_name=row[5],
-            text=row[6],
-            evidence_url=row[7] or "",
-            corrected=bool(row[8]),
-        )
-        for row in rows
-    ]
-    return lines, (rows[0][-1] if rows else 0)
+    return query if limit is None else query.limit(limit)
 
 
 def _snapshots(session: Session, scope: _Scope) -> list[SnapshotRef]:
+    rows = _run(session, scope, _snapshots_query)
+    return [SnapshotRef(period_id=i, period_code=c, frozen_at=_aware(t)) for i, c, t in rows]
+
+
+def _snapshots_query(scope: _Scoped):
     from app.reports.models import SummarySnapshot
 
-    rows = _rows(
-        session,
+    return (
         select(ReportingPeriod.id, ReportingPeriod.code, SummarySnapshot.created_at)
         .join(SummarySnapshot, col(SummarySnapshot.reporting_period_id) == ReportingPeriod.id)
-        .where(col(ReportingPeriod.id).in_([p.id for p in scope.periods]))
-        .order_by(ReportingPeriod.start_date),
+        .where(col(ReportingPeriod.id).in_(scope.period_ids))
+        .order_by(ReportingPeriod.start_date)
     )
-    return [SnapshotRef(period_id=i, period_code=c, frozen_at=_aware(t)) for i, c, t in rows]
 
 
 # --- Putting it together --------------------------------------------------------------------
@@ -1344,18 +1423,20 @@ _IndicatorRow = Any  # a Row of _INDICATOR_FIELDS, read by attribute like an Ind
 def _gather_figures(session: Session, scope: _Scope, indicators: list[_IndicatorRow]) -> _Figures:
     """Run the indicator queries (a fixed number) and file their rows for quick lookup."""
     figures = _Figures()
-    for ind_id, period_id, value, num, den, yes, fixed, _incomplete in _period_sums(session, scope):
+    for ind_id, period_id, value, num, den, yes, fixed, _incomplete in _run(
+        session, scope, _period_sums
+    ):
         figures.per_period[ind_id, period_id] = (value, num, den, yes)
         if fixed:
             figures.corrected[ind_id].add(period_id)
-    for row in _window_sums(session, scope):
+    for row in _run(session, scope, _window_sums):
         ind_id, is_state, v, n, d, yes, incomplete, rv, rn, rd, ryes = row
         if is_state:
             figures.state[ind_id].add(v, n, d, yes, False)
             continue
         figures.to_date[ind_id].add(v, n, d, yes, incomplete)
         figures.in_range[ind_id].add(rv, rn, rd, ryes, False)
-    for row in _latest_sums(session, scope):
+    for row in _run(session, scope, _latest_sums):
         ind_id, is_state, v, n, d, yes, incomplete, rv, rn, rd, ryes = row
         figures.latest_to_date[ind_id].add(v, n, d, yes, incomplete)
         figures.latest_range[ind_id].add(rv, rn, rd, ryes, False)
@@ -1363,15 +1444,40 @@ def _gather_figures(session: Session, scope: _Scope, indicators: list[_Indicator
             figures.latest_state[ind_id].add(v, n, d, yes, incomplete)
     figures.texts = _latest_texts(session, scope)
     if any(i.computed_from for i in indicators):
-        for ind_id, period_id, activities, people in _computed_per_period(session, scope):
+        for ind_id, period_id, activities, people in _run(session, scope, _computed_per_period):
             figures.computed[ind_id, period_id] = (float(activities), float(people or 0))
-        for ind_id, period_id, states in _computed_states(session, scope):
+        for ind_id, period_id, states in _run(session, scope, _computed_states):
             figures.computed_states[ind_id, period_id] = states
     return figures
 
 
 # (period id, period code, within the range) for each period to date, in time order.
 _PeriodKey = tuple[int, str, bool]
+
+
+def _initiatives(scope: _Scoped):
+    return (
+        select(
+            Initiative.id,
+            Initiative.code,
+            Initiative.title,
+            Initiative.status,
+            Initiative.rag,
+            Initiative.rag_note,
+            Initiative.status_updated_at,
+            Initiative.strategic_goal_id,
+        )
+        .where(col(Initiative.strategic_goal_id).in_(scope.goal_ids))
+        .order_by(Initiative.code)
+    )
+
+
+def _indicators(scope: _Scoped):
+    return (
+        select(*_INDICATOR_FIELDS)
+        .where(col(Indicator.id).in_(_indicators_in_scope(scope)))
+        .order_by(Indicator.code)
+    )
 
 
 def _indicator_lines(
@@ -1592,20 +1698,10 @@ def build_summary(
         scope.plan, scope.to_date_periods[-1].end_date
     )
 
-    initiatives = list(
-        session.exec(
-            select(Initiative)
-            .where(col(Initiative.strategic_goal_id).in_(scope.goal_ids))
-            .order_by(Initiative.code)
-        ).all()
-    )
-    indicators = session.execute(
-        select(*_INDICATOR_FIELDS)
-        .where(col(Indicator.id).in_(_indicators_in_scope(scope)))
-        .order_by(Indicator.code)
-    ).all()
+    initiatives = _run(session, scope, _initiatives)
+    indicators = _run(session, scope, _indicators)
     lines = _indicator_lines(session, scope, indicators, {i.id: i.code for i in initiatives})
-    activity_rows = {row[0]: row[1:] for row in _activity_totals(session, scope)}
+    activity_rows = {row[0]: row[1:] for row in _run(session, scope, _activity_totals)}
 
     goals: dict[int, GoalSummary] = {}
     for goal in scope.goals:
