@@ -489,7 +489,7 @@ def test_a_sparkline_names_every_period_and_leaves_gaps_as_gaps() -> None:
     assert "x: no periods" in empty and "<path" not in empty
 
 
-def test_a_progress_bar_leaves_room_for_its_figure() -> None:
+def test_a_progress_bar_leaves_room_for_its_figure_and_says_why_it_is_empty() -> None:
     from app.reports.charts import progress_bar
 
     small, large = str(progress_bar(75, label="A")), str(progress_bar(20054.4, label="B"))
@@ -498,3 +498,6 @@ def test_a_progress_bar_leaves_room_for_its_figure() -> None:
     assert 'width="196"' in small and 'width="228"' in large
     assert "B: 20054% of target" in large
     assert str(progress_bar(None, label="C")) == '<span class="muted">No target</span>'
+    waiting = '<span class="muted">No approved value yet</span>'
+    assert str(progress_bar(None, label="D", target=6)) == waiting
+    assert str(progress_bar(None, label="E", target=0)) == waiting

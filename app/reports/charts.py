@@ -20,14 +20,17 @@ def progress_bar(
     width: int = 160,
     expected: float | None = None,
     rating: str | None = None,
+    target: float | None = None,
 ) -> Markup:
     """A horizontal bar against target; the figure is written beside it, not only drawn.
 
     ``expected`` (a percent) draws a tick where progress should be by now; ``rating`` (an
-    indicator's direction-aware rating) sets the colour, else the percent alone does.
+    indicator's direction-aware rating) sets the colour, else the percent alone does. Without a
+    percent, ``target`` says why: none set, or nothing approved against it yet.
     """
     if percent is None:
-        return Markup('<span class="muted">No target</span>')
+        why = "No target" if target is None else "No approved value yet"
+        return Markup('<span class="muted">{}</span>').format(why)
     shown = max(0.0, min(percent, 100.0))
     filled = round(width * shown / 100)
     tone = RATING_TONES.get(rating or "") or (
