@@ -516,7 +516,7 @@ class _Bound:
     """A scope's values as bind parameters: the summary's statements are made from this once per
     shape and process (``_statement``), then run with each summary's ``_Scope.parameters``.
     Making them anew for every summary cost about as much as the seeded plan's queries took to
-    run. Query builders read the same names from either."""
+    run. Each query builder below takes one of these and returns its statement."""
 
     plan_id = bindparam("plan_id", type_=Integer)
     goal_ids = bindparam("goal_ids", type_=Integer, expanding=True)
@@ -703,10 +703,7 @@ def _resolve(
 # --- The queries --------------------------------------------------------------------------------
 
 
-_Scoped = _Scope | _Bound  # what a query builder reads the scope's values from
-
-
-def _indicators_in_scope(scope: _Scoped, *conditions):
+def _indicators_in_scope(scope: _Bound, *conditions):
     """Ids of the indicators shown (and meeting ``conditions``): a subquery, so that the values
     are found through the index on indicator_id, not by joining every value to its indicator."""
     initiatives = select(Initiative.id).where(col(Initiative.strategic_goal_id).in_(scope.goal_ids))
@@ -720,7 +717,7 @@ def _indicators_in_scope(scope: _Scoped, *conditions):
     )
 
 
-def _own_rows_only(scope: _Scoped, member_state_column) -> list:
+def _own_rows_only(scope: _Bound, member_state_column) -> list:
     """The condition keeping one state's rows when a state is in scope (always for a focal
     point, whose scope is their own state, or nothing at all when they have none)."""
     if scope.state_id is not None or scope.own_state_only:
@@ -764,7 +761,7 @@ class _Sums:
 _NO_SUMS = _Sums()
 
 
-def _period_sums(scope: _Scoped):
+def _period_sums(scope: _Bound):
     """Approved values per indicator and period, summed over every state (the totals kept by
     ``app.progress.totals``): the trend of each indicator."""
     total = ApprovedPeriodTotal
@@ -794,7 +791,7 @@ def _to_date_and_in_range(value, numerator, denominator, yes, incomplete, in_ran
     ]
 
 
-def _window_sums(scope: _Scoped):
+def _window_sums(scope: _Bound):
     """Per indicator: the totals summed over the periods to date and over the range; and, when
     a state is in scope, that state's own values to date (``is_state`` 1)."""
     total = ApprovedPeriodTotal
@@ -845,7 +842,7 @@ def _window_sums(scope: _Scoped):
     return union_all(plan_wide, own)
 
 
-def _latest_sums(scope: _Scoped):
+def _latest_sums(scope: _Bound):
     """Each state's latest approved value (to date, and within the range), summed per indicator.
 
     Only for indicators where the latest value stands: cumulative ones and yes/no answers.
@@ -895,7 +892,7 @@ def _latest_texts(session: Session, scope: _Scope) -> dict[int, str]:
     return dict(_run(session, scope, _latest_texts_query))
 
 
-def _latest_texts_query(scope: _Scoped):
+def _latest_texts_query(scope: _Bound):
     latest, iv = ApprovedLatestValue, IndicatorValue
     ranked = (
         select(
@@ -961,7 +958,7 @@ def _activity_headcount() -> _Headcount:
     )
 
 
-def _computed_matches(scope: _Scoped, computed_from: str | None = None):
+def _computed_matches(scope: _Bound, computed_from: str | None = None):
     """(indicator id, activity id) for each activity a computed indicator in scope counts: its
     initiative's activities (a goal-level indicator: all its goal's), of the kinds it names
     (comma-separated; empty means every kind).
@@ -1008,7 +1005,7 @@ def _in_period():
     )
 
 
-def _computed_per_period(scope: _Scoped):
+def _computed_per_period(scope: _Bound):
     """Activities and participants per computed indicator and period."""
     matches = _computed_matches(scope)
     query = (
@@ -1027,7 +1024,7 @@ def _computed_per_period(scope: _Scoped):
     return query
 
 
-def _computed_states(scope: _Scoped):
+def _computed_states(scope: _Bound):
     """Member states taking part, per computed indicator: per period, in range and to date."""
     ap = ActivityParticipation
     matches = _computed_matches(scope, "member_states_participating")
@@ -1060,7 +1057,7 @@ def _computed_states(scope: _Scoped):
     )
 
 
-def _activity_totals(scope: _Scoped):
+def _activity_totals(scope: _Bound):
     """Activities delivered and their participants per strategic goal, in range and to date."""
     headcount = _activity_headcount()
     in_range = Activity.start_date >= scope.range_start
@@ -1090,7 +1087,7 @@ def _activity_totals(scope: _Scoped):
     return query
 
 
-def _activities_in_range(scope: _Scoped):
+def _activities_in_range(scope: _Bound):
     return and_(
         col(Initiative.strategic_goal_id).in_(scope.goal_ids),
         Activity.start_date >= scope.range_start,
@@ -1116,7 +1113,7 @@ def _participants_by_state(session: Session, scope: _Scope) -> list[ParticipantR
     ]
 
 
-def _participants_by_state_query(scope: _Scoped):
+def _participants_by_state_query(scope: _Bound):
     ap = ActivityParticipation
     query = (
         select(
@@ -1150,7 +1147,7 @@ def _participant_totals(session: Session, scope: _Scope) -> ParticipantTotals:
     )
 
 
-def _participant_totals_query(scope: _Scoped):
+def _participant_totals_query(scope: _Bound):
     headcount = _activity_headcount()
     return (
         select(
@@ -1190,7 +1187,7 @@ def _completeness(
     return Completeness(periods=[_period_ref(p) for p in scope.to_date_periods], rows=rows)
 
 
-def _reporting_states_query(scope: _Scoped):
+def _reporting_states_query(scope: _Bound):
     reporters = (
         select(IndicatorReportingState.member_state_id)
         .join(Indicator, col(Indicator.id) == IndicatorReportingState.indicator_id)
@@ -1203,7 +1200,7 @@ def _reporting_states_query(scope: _Scoped):
     )
 
 
-def _submissions_query(scope: _Scoped):
+def _submissions_query(scope: _Bound):
     return select(
         Submission.member_state_id,
         Submission.reporting_period_id,
@@ -1272,7 +1269,7 @@ def _narratives(session: Session, scope: _Scope, limit: int | None) -> tuple[lis
     return lines, (rows[0][-1] if rows else 0)
 
 
-def _narratives_query(scope: _Scoped, limit: int | None):
+def _narratives_query(scope: _Bound, limit: int | None):
     iv = IndicatorValue
     conditions = [
         col(iv.submission_id).in_(totals_kept.approved_submissions()),
@@ -1308,7 +1305,7 @@ def _snapshots(session: Session, scope: _Scope) -> list[SnapshotRef]:
     return [SnapshotRef(period_id=i, period_code=c, frozen_at=_aware(t)) for i, c, t in rows]
 
 
-def _snapshots_query(scope: _Scoped):
+def _snapshots_query(scope: _Bound):
     from app.reports.models import SummarySnapshot
 
     return (
@@ -1455,7 +1452,7 @@ def _gather_figures(session: Session, scope: _Scope, indicators: list[_Indicator
 _PeriodKey = tuple[int, str, bool]
 
 
-def _initiatives(scope: _Scoped):
+def _initiatives(scope: _Bound):
     return (
         select(
             Initiative.id,
@@ -1472,7 +1469,7 @@ def _initiatives(scope: _Scoped):
     )
 
 
-def _indicators(scope: _Scoped):
+def _indicators(scope: _Bound):
     return (
         select(*_INDICATOR_FIELDS)
         .where(col(Indicator.id).in_(_indicators_in_scope(scope)))
