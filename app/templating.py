@@ -38,18 +38,27 @@ _BADGE = Markup(
 )
 
 
-# A badge depends on its code alone, and a page can show hundreds (one per indicator of the
-# summary): each is made once. The codes are the few the database allows.
-@lru_cache(maxsize=32)
 def status_badge(status: str) -> Markup:
     """An initiative's lifecycle status: a symbol and the word, not colour alone."""
+    return _status_badge(str(status))
+
+
+def rag_badge(rag: str | None) -> Markup:
+    """A RAG rating (or none yet): a symbol and the words, not colour alone."""
+    return _rag_badge(None if rag is None else str(rag))
+
+
+# A badge depends on its code alone, and a page can show hundreds (one per indicator of the
+# summary): each is made once. The codes are the few the database allows; they are cached as
+# plain strings, so text already marked safe can never share an entry with text that is not.
+@lru_cache(maxsize=32)
+def _status_badge(status: str) -> Markup:
     return _BADGE.format(f"status-{status}", STATUS_ICONS.get(status, ""), label(status))
 
 
 @lru_cache(maxsize=32)
-def rag_badge(rag: str | None) -> Markup:
-    """A RAG rating (or none yet): a symbol and the words, not colour alone."""
-    return _BADGE.format(f"rag-{rag or 'none'}", RAG_ICONS.get(rag, "\u2013"), label(rag))
+def _rag_badge(rag: str | None) -> Markup:
+    return _BADGE.format(f"rag-{rag or 'none'}", RAG_ICONS.get(rag or "", "\u2013"), label(rag))
 
 
 def init_app(app: Flask) -> None:

@@ -501,3 +501,14 @@ def test_a_progress_bar_leaves_room_for_its_figure_and_says_why_it_is_empty() ->
     waiting = '<span class="muted">No approved value yet</span>'
     assert str(progress_bar(None, label="D", target=6)) == waiting
     assert str(progress_bar(None, label="E", target=0)) == waiting
+
+
+def test_badges_escape_whatever_code_they_are_given() -> None:
+    from markupsafe import Markup
+
+    from app.templating import rag_badge, status_badge
+
+    assert "<b>" not in str(status_badge(Markup("<b>x</b>")))
+    assert "<b>" not in str(status_badge("<b>x</b>"))
+    assert str(rag_badge(None)).endswith(">Not rated</span>")
+    assert ">▲</span>On track<" in str(rag_badge("on_track"))

@@ -225,3 +225,38 @@ def test_the_status_report_uses_the_summary_workbook(app, people) -> None:
     titles = [r[2] for r in workbook["Initiatives"].iter_rows(min_row=2, values_only=True)]
     assert initiative.title in titles
     assert headline["period"] == "2025-Q2" and headline["indicators_rated"] >= 4
+
+
+def test_reused_cells_keep_each_value_its_own_type_and_format() -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from openpyxl import Workbook
+
+    from app.reports.exports import NUMBER, _Sheet
+
+    workbook = Workbook(write_only=True)
+    sheet = _Sheet(workbook, "Cells")
+    formats = {1: NUMBER, 2: NUMBER, 3: NUMBER}
+    sheet.row([date(2025, 3, 1), Decimal("1.5"), "=1+1", 7.0, 3], formats)
+    sheet.row(["-risky", True, 2.5, None, "plain"], formats)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    first, second = load_workbook(io.BytesIO(buffer.getvalue()))["Cells"].iter_rows()
+    assert [c.number_format for c in first] == [
+        "yyyy-mm-dd",
+        NUMBER,
+        "General",
+        NUMBER,
+        "General",
+    ]
+    assert [c.data_type for c in first] == [
+        "d",
+        "n",
+        "s",
+        "n",
+        "n",
+    ]  # "=1+1" is text, not a formula
+    assert [c.value for c in second] == ["-risky", True, 2.5, None, "plain"]
+    assert [c.data_type for c in second][:3] == ["s", "b", "n"]
+    assert second[0].number_format == "General"  # the date's format did not follow it

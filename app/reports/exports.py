@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from numbers import Number
 from typing import Any
 
 from openpyxl import Workbook
@@ -123,7 +124,7 @@ class _Sheet:
                 cell.value = value
                 if value.startswith(RISKY_STARTS):
                     cell.data_type = "s"  # text as typed: never a formula
-            elif index in formats and isinstance(value, int | float):
+            elif index in formats and isinstance(value, Number):
                 cell = self._formatted_cell(formats[index])
                 cell.value = value
             else:
