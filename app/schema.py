@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import click
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -10,6 +11,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy import Engine
 
 from app.config import PROJECT_ROOT
+from app.db import get_engine
 
 
 class SchemaError(RuntimeError):
@@ -62,6 +64,15 @@ def downgrade(engine: Engine, database_url: str, target: str) -> None:
         command.downgrade(alembic_config(database_url), target)
     except CommandError as exc:
         raise SchemaError(str(exc)) from exc
+
+
+def require_current_for_command() -> None:
+    """For a command-line command: stop with the plain message (not a traceback) when the
+    app's database is not at this app's head migration."""
+    try:
+        ensure_current(get_engine())
+    except SchemaError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def ensure_current(engine: Engine) -> None:

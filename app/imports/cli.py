@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app import schema
-from app.db import get_engine, unit_of_work
+from app.db import unit_of_work
 from app.imports import services
 from app.imports.views import limits
 
@@ -30,10 +30,7 @@ def run_scan() -> list[str]:
 
 @imports_cli.command("scan", help="Load every workbook in STORAGE_DIR/inbox (then move it).")
 def scan() -> None:
-    try:
-        schema.ensure_current(get_engine())
-    except schema.SchemaError as exc:
-        raise click.ClickException(str(exc)) from exc
+    schema.require_current_for_command()
     outcomes = run_scan()
     if not outcomes:
         click.echo(f"inbox {inbox_dir()} is empty")

@@ -6,22 +6,15 @@ import click
 from flask.cli import AppGroup
 
 from app import schema
-from app.db import get_engine, unit_of_work
+from app.db import unit_of_work
 from app.progress import totals
 
 totals_cli = AppGroup("totals", help="Approved totals kept for the summaries.")
 
 
-def _ensure_current() -> None:
-    try:
-        schema.ensure_current(get_engine())
-    except schema.SchemaError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
 @totals_cli.command("check", help="Compare the kept totals with a fresh computation.")
 def check() -> None:
-    _ensure_current()
+    schema.require_current_for_command()
     with unit_of_work() as session:
         found = totals.differences(session)
         session.rollback()  # a check only: keep what was there
@@ -37,7 +30,7 @@ def check() -> None:
 
 @totals_cli.command("rebuild", help="Recompute the kept totals from every approved value.")
 def rebuild() -> None:
-    _ensure_current()
+    schema.require_current_for_command()
     with unit_of_work() as session:
         counts = totals.rebuild_all(session)
     click.echo(

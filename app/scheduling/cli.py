@@ -9,7 +9,6 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app import schema
-from app.db import get_engine
 from app.scheduling.jobs import run_job
 from app.scheduling.models import JOB_KINDS
 
@@ -17,17 +16,10 @@ jobs_cli = AppGroup("jobs", help="Run a scheduled job now.")
 scheduler_cli = AppGroup("scheduler", help="The scheduler process.")
 
 
-def _require_schema() -> None:
-    try:
-        schema.ensure_current(get_engine())
-    except schema.SchemaError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
 @jobs_cli.command("run", help=f"Run a job now: {', '.join(JOB_KINDS)}.")
 @click.argument("job", type=click.Choice(JOB_KINDS))
 def run(job: str) -> None:
-    _require_schema()
+    schema.require_current_for_command()
     result = run_job(current_app._get_current_object(), job, "cli")  # type: ignore[attr-defined]
     click.echo(f"{job}: {result.outcome} {result.counts or {}}")
     for note in result.notes or []:
@@ -40,7 +32,7 @@ def run(job: str) -> None:
 def run_scheduler() -> None:
     from app.scheduling.scheduler import run_forever
 
-    _require_schema()
+    schema.require_current_for_command()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(message)s")
     # APScheduler logs every job it adds and every minute's schedule reload; our own lines
     # (schedules loaded, catch-up runs, job outcomes) say what matters.
