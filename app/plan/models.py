@@ -120,7 +120,7 @@ class FocusArea(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("work_plan_id", "number"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    work_plan_id: int = Field(foreign_key="work_plan.id", index=True)
+    work_plan_id: int = Field(foreign_key="work_plan.id")
     number: int
     title: str = Field(max_length=200)
 
@@ -130,7 +130,7 @@ class StrategicGoal(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("focus_area_id", "number"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    focus_area_id: int = Field(foreign_key="focus_area.id", index=True)
+    focus_area_id: int = Field(foreign_key="focus_area.id")
     number: int
     title: str = Field(max_length=200)
     rationale: str = Field(sa_type=Text, default="")
@@ -158,7 +158,7 @@ class Initiative(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    strategic_goal_id: int = Field(foreign_key="strategic_goal.id", index=True)
+    strategic_goal_id: int = Field(foreign_key="strategic_goal.id")
     code: str = Field(max_length=20)
     title: str = Field(max_length=300)
     description: str = Field(sa_type=Text, default="")
@@ -212,7 +212,7 @@ class Indicator(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    work_plan_id: int = Field(foreign_key="work_plan.id", index=True)
+    work_plan_id: int = Field(foreign_key="work_plan.id")
     code: str = Field(max_length=20)
     title: str = Field(max_length=300)
     level: str = Field(max_length=10)

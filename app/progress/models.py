@@ -27,7 +27,9 @@ class IndicatorValue(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    indicator_id: int = Field(foreign_key="indicator.id", index=True)
+    # No index of its own: the unique constraint's index leads with it (so, below, for the
+    # revision's value and the submission's state); a second one only slows every insert.
+    indicator_id: int = Field(foreign_key="indicator.id")
     reporting_period_id: int = Field(foreign_key="reporting_period.id", index=True)
     member_state_id: int = Field(foreign_key="member_state.id", index=True)
     value: float | None = None
@@ -54,7 +56,7 @@ class IndicatorValueRevision(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("indicator_value_id", "version"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    indicator_value_id: int = Field(foreign_key="indicator_value.id", index=True)
+    indicator_value_id: int = Field(foreign_key="indicator_value.id")
     version: int
     value: float | None = None
     numerator: float | None = None
@@ -84,7 +86,7 @@ class Submission(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    member_state_id: int = Field(foreign_key="member_state.id", index=True)
+    member_state_id: int = Field(foreign_key="member_state.id")
     reporting_period_id: int = Field(foreign_key="reporting_period.id", index=True)
     status: str = Field(max_length=10, default="draft")
     created_at: datetime = Field(default_factory=utcnow)
