@@ -34,6 +34,31 @@ def test_overview_shows_four_focus_areas_side_by_side(seeded, reviewer_client) -
     assert "Enhanced regional cooperation that results in tangible outcomes" in page
 
 
+def test_managers_change_status_from_the_overview_and_focus_area_pages(
+    seeded, client, people
+) -> None:
+    """Every initiative card carries the inline status form for a manager (a loop variable once
+    hid Flask's ``g`` there, and with it the viewer, so no card had one), and none for others."""
+    from tests.fixtures_accounts import sign_in
+
+    with open_session(seeded) as session:
+        initiatives = len(session.exec(select(Initiative)).all())
+        focus_area = session.exec(select(FocusArea).where(FocusArea.number == 2)).one()
+    sign_in(client, people.manager)
+    overview = client.get("/").get_data(as_text=True)
+    assert overview.count('class="initiative-card"') == initiatives
+    assert overview.count('class="status-form"') == initiatives
+    assert 'name="next" value="/"' in overview
+    area = client.get(f"/focus-areas/{focus_area.id}").get_data(as_text=True)
+    assert area.count('class="status-form"') == area.count('class="initiative-card"') == 4
+
+
+def test_reviewers_see_status_badges_without_forms(seeded, reviewer_client) -> None:
+    overview = reviewer_client.get("/").get_data(as_text=True)
+    assert 'class="status-line"' in overview
+    assert 'class="status-form"' not in overview
+
+
 def test_focus_area_page_lists_its_goal_and_initiatives(seeded, reviewer_client) -> None:
     focus_area = _first(seeded, FocusArea, number=2)
     page = reviewer_client.get(f"/focus-areas/{focus_area.id}").get_data(as_text=True)
