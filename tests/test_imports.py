@@ -172,6 +172,21 @@ def test_every_problem_is_reported_with_its_cell_at_once(app, focal, template) -
     assert cell.comment is not None and first["message"] in cell.comment.text
 
 
+def test_women_and_men_counted_beyond_the_total_are_refused_at_their_cell(
+    app, focal, template
+) -> None:
+    answers = valid_answers(template)
+    by_sex = next(code for code, answer in answers.items() if "Female" in answer)
+    answers[by_sex].update({"Value": 5, "Female": 4, "Male": 3})
+    response = _upload(focal, fill(template, answers))
+    assert response.status_code == 422
+    [problem] = _latest(app).problems
+    row = rows_by_code(load_workbook(io.BytesIO(template)))[by_sex]
+    assert (problem["sheet"], problem["cell"]) == (VALUES_SHEET, f"I{row}")  # Female
+    assert "women and men counted (7) are more than the total (5)" in problem["message"]
+    assert _values(app) == []
+
+
 def test_renamed_columns_and_sheets_are_named(app, focal, template) -> None:
     def rename_column(workbook) -> None:
         workbook[VALUES_SHEET]["F3"] = "Amount"

@@ -36,7 +36,14 @@ def test_a_value_from_a_state_that_does_not_report_the_indicator_is_refused(sess
 @pytest.mark.parametrize(
     ("unit", "fields", "field", "message"),
     [
-        ("number", {"value": -1}, "value", "a count cannot be negative"),
+        ("number", {"value": -1}, "value", "the value cannot be negative"),
+        (
+            "number",
+            {"value": 2, "female": 4, "male": 3},
+            "female",
+            "(7) are more than the total (2)",
+        ),
+        ("number", {"value": 5, "male": -1}, "male", "a count cannot be negative"),
         ("number", {}, "value", "a number is required"),
         ("percentage", {"numerator": 5, "denominator": 4}, "numerator", "cannot exceed"),
         ("percentage", {"value": 50}, "numerator", "numerator and a denominator"),
@@ -54,6 +61,22 @@ def test_values_are_checked_against_their_unit(session, unit, fields, field, mes
     with pytest.raises(InputError) as refused:
         record_indicator_value(session, _value(indicator, period, state, **fields), source="web")
     assert message in refused.value.problems[field]
+
+
+def test_a_split_by_sex_may_fall_short_of_the_total_but_not_exceed_it(session) -> None:
+    state = factories.make_state(session)
+    indicator = factories.make_indicator(session, reported_by=[state], unit="number")
+    period = factories.make_period(session)
+    partial = _value(indicator, period, state, value=10, female=4, male=3)
+    assert record_indicator_value(session, partial, source="web").value.female == 4
+    exact = _value(indicator, period, state, value=7, female=4, male=3)
+    assert record_indicator_value(session, exact, source="web").value.value == 7
+    with pytest.raises(InputError) as refused:
+        too_many = _value(indicator, period, state, value=6.5, female=4, male=3)
+        record_indicator_value(session, too_many, source="web")
+    assert refused.value.problems == {
+        "female": "women and men counted (7) are more than the total (6.5)"
+    }
 
 
 def test_every_change_keeps_a_revision_and_percentages_are_computed(session) -> None:

@@ -237,7 +237,7 @@ def test_a_negative_count_is_refused(app, people) -> None:
     sid = _open(focal, app)
     response = _post(focal, f"/submissions/{sid}/values", {f"{number.id}-value": "-3"}, sid)
     assert response.status_code == 422
-    assert "a count cannot be negative" in response.get_data(as_text=True)
+    assert "the value cannot be negative" in response.get_data(as_text=True)
 
 
 def test_submitting_with_missing_values_names_them(app, people) -> None:

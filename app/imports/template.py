@@ -163,7 +163,8 @@ def _instructions(sheet: Worksheet, state: MemberState, period: ReportingPeriod)
         "1. Fill in the yellow cells of the 'Values' sheet, one row per indicator.",
         "2. Numbers: type digits only (12 or 3.5). Percentages: give the numerator and the "
         "denominator; the percentage is computed for you.",
-        "3. Where Female and Male apply, they must add up to the Value.",
+        "3. Where Female and Male apply, they are part of the Value: never more than it, and less "
+        "only where the sex of some is not known.",
         "4. Yes/no indicators: choose yes or no from the list.",
         "5. 'As of date' is optional; if you give it, it must fall within the period.",
         "6. Keep the sheet names, the column headings and the codes as they are.",

@@ -218,7 +218,7 @@ def unit_problems(indicator: Indicator, data: ValueInput) -> dict[str, str]:
         if data.value is None:
             problems["value"] = "a number is required"
         elif data.value < 0:
-            problems["value"] = "a count cannot be negative"
+            problems["value"] = "the value cannot be negative"
     elif indicator.unit == "yes_no":
         if data.value not in (0, 1):
             problems["value"] = "answer yes or no"
@@ -228,7 +228,19 @@ def unit_problems(indicator: Indicator, data: ValueInput) -> dict[str, str]:
         count = getattr(data, name)
         if count is not None and count < 0:
             problems[name] = "a count cannot be negative"
+    # Women and men are part of the total: fewer is a split not fully known, more is impossible.
+    counted = (data.female or 0) + (data.male or 0)
+    checkable = indicator.unit == "number" and data.value is not None
+    if checkable and counted > data.value and not problems.keys() & {"value", "female", "male"}:
+        problems["female"] = (
+            f"women and men counted ({_plain(counted)}) are more than the total "
+            f"({_plain(data.value)})"
+        )
     return problems
+
+
+def _plain(number: float) -> str:
+    return f"{number:g}"
 
 
 def percentage_of(numerator: float | None, denominator: float | None) -> float | None:
