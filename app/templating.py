@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from functools import lru_cache
 
 from flask import Flask
@@ -25,10 +26,16 @@ def _datetime(value: datetime | None) -> str:
 
 
 def _format_number(value: float | None) -> str:
-    """A stored number as a person would type it back: 12, not 12.0."""
+    """A stored number as a person would type it back: 12, not 12.0; every digit it has, in
+    plain notation (3.14159265, 1234567.5, 0.0000001), so a form saved again unchanged stores
+    exactly the same number and its field still reads as a number."""
     if value is None:
         return ""
-    return str(int(value)) if value == int(value) else f"{value:g}"
+    if value == int(value):
+        return str(int(value))
+    # repr is the shortest text that reads back as the same float; Decimal writes it out
+    # without an exponent.
+    return format(Decimal(repr(value)), "f")
 
 
 STATUS_ICONS = {"planned": "○", "in_progress": "◐", "completed": "●", "cancelled": "✕"}

@@ -44,6 +44,8 @@ def test_a_value_from_a_state_that_does_not_report_the_indicator_is_refused(sess
             "(7) are more than the total (2)",
         ),
         ("number", {"value": 5, "male": -1}, "male", "a count cannot be negative"),
+        ("number", {"value": 1e20}, "value", "at most 15 digits"),
+        ("percentage", {"numerator": 1, "denominator": 1e15}, "denominator", "at most 15 digits"),
         ("number", {}, "value", "a number is required"),
         ("percentage", {"numerator": 5, "denominator": 4}, "numerator", "cannot exceed"),
         ("percentage", {"value": 50}, "numerator", "numerator and a denominator"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -200,6 +201,91 @@ def test_two_people_saving_at_once_do_not_overwrite_each_other(app, people: Peop
             )
         ).one()
     assert stored == 5
+
+
+def _form_fields(html: str) -> dict[str, str]:
+    """The report form as a browser would send it untouched: every input and textarea."""
+    fields = dict(
+        re.findall(r'<input type="(?:text|hidden|url)"[^>]*?name="([^"]+)" value="([^"]*)"', html)
+    )
+    fields.update(re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>([^<]*)</textarea>', html))
+    for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', html):
+        chosen = re.search(r'<option value="([^"]*)" selected', options)
+        fields[name] = chosen.group(1) if chosen else ""
+    return {k: unescape(v) for k, v in fields.items() if k not in ("csrf_token",)}
+
+
+def test_after_a_clash_only_what_this_person_changed_is_kept_over_the_other_version(
+    app, people: People
+) -> None:
+    first = sign_in(app.test_client(), people.focal_point)
+    second = sign_in(app.test_client(), people.manager)
+    indicators = _indicators(app, people.thailand.id)
+    numbers = [i for i in indicators if i.unit == "number" and not i.by_sex]
+    mine, theirs = numbers[0], numbers[1]
+    sid = _open(first, app)
+    _post(first, f"/submissions/{sid}/values", filled_form(indicators), sid)
+    # Both open the report as it now stands.
+    opened_first = _form_fields(first.get(f"/submissions/{sid}").get_data(as_text=True))
+    opened_second = _form_fields(second.get(f"/submissions/{sid}").get_data(as_text=True))
+    assert opened_second[f"was-{theirs.id}-value"] == opened_second[f"{theirs.id}-value"]
+
+    saved = _post(
+        first,
+        f"/submissions/{sid}/values",
+        {
+            **opened_first,
+            f"{theirs.id}-value": "41",
+            f"{theirs.id}-narrative": "Line one\r\nline two",
+        },
+        sid,
+        version=opened_first["version"],
+    )
+    assert saved.status_code == 303
+    clash = _post(
+        second,
+        f"/submissions/{sid}/values",
+        {**opened_second, f"{mine.id}-value": "6"},
+        sid,
+        version=opened_second["version"],
+    )
+    assert clash.status_code == 409
+    shown = _form_fields(clash.get_data(as_text=True))
+    assert shown[f"{theirs.id}-value"] == "41"  # the other person's value, not the stale one
+    assert shown[f"{theirs.id}-narrative"].splitlines() == ["Line one", "line two"]
+    assert shown[f"{mine.id}-value"] == "6"  # what this person changed is kept
+    again = _post(second, f"/submissions/{sid}/values", shown, sid, version=shown["version"])
+    assert again.status_code == 303
+    with open_session(app) as session:
+        stored = dict(
+            session.exec(
+                select(IndicatorValue.indicator_id, IndicatorValue.value).where(
+                    IndicatorValue.submission_id == sid
+                )
+            ).all()
+        )
+    assert (stored[theirs.id], stored[mine.id]) == (41, 6)
+
+
+def test_numbers_come_back_exactly_as_typed_so_saving_again_changes_nothing(
+    app, people: People
+) -> None:
+    focal = sign_in(app.test_client(), people.focal_point)
+    indicators = _indicators(app, people.thailand.id)
+    first, second = [i for i in indicators if i.unit == "number" and not i.by_sex][:2]
+    sid = _open(focal, app)
+    typed = {f"{first.id}-value": "1234567.5", f"{second.id}-value": "3.14159265"}
+    assert _post(focal, f"/submissions/{sid}/values", typed, sid).status_code == 303
+    shown = _form_fields(focal.get(f"/submissions/{sid}").get_data(as_text=True))
+    assert (shown[f"{first.id}-value"], shown[f"{second.id}-value"]) == ("1234567.5", "3.14159265")
+    again = _post(focal, f"/submissions/{sid}/values", shown, sid, version=shown["version"])
+    assert again.status_code == 303
+    assert "Saved: nothing had changed." in focal.get(f"/submissions/{sid}").get_data(as_text=True)
+    with open_session(app) as session:
+        stored = session.exec(
+            select(IndicatorValue.value).where(IndicatorValue.indicator_id == second.id)
+        ).one()
+    assert stored == 3.14159265
 
 
 def test_bad_values_are_refused_next_to_their_fields_and_nothing_is_saved(app, people) -> None:

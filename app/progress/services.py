@@ -197,12 +197,19 @@ def validate_value(session: Session, data: ValueInput) -> tuple[Indicator, Repor
     return session.get(Indicator, indicator.id), context.periods[data.reporting_period_id]
 
 
+# Beyond this a float no longer holds every whole number exactly, so a figure typed in would be
+# stored (and shown back) as a different one; no indicator of the plan comes near it.
+MAX_MAGNITUDE = 1e15
+
+
 def unit_problems(indicator: Indicator, data: ValueInput) -> dict[str, str]:
     problems: dict[str, str] = {}
     for name in ("value", "numerator", "denominator", "female", "male"):
         number = getattr(data, name)
         if number is not None and (math.isnan(number) or math.isinf(number)):
             problems[name] = "must be a finite number"
+        elif number is not None and abs(number) >= MAX_MAGNITUDE:
+            problems[name] = "is too large: at most 15 digits before the decimal point"
     if problems:
         return problems
     if indicator.unit == "percentage":

@@ -8,6 +8,7 @@ an ``IndicatorValueRevision``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
@@ -299,6 +300,26 @@ def check_may_edit(session: Session, submission: Submission, viewer: Viewer) -> 
         raise Forbidden(
             "This report has been submitted. It can be changed again if a manager returns it."
         )
+
+
+def edits_only(form: Mapping[str, str]) -> dict[str, str]:
+    """What the person changed on the report form they opened: every field whose value differs
+    from the ``was-`` copy of what the form showed (a field without a copy counts as changed).
+
+    After someone else saved first, the form is shown again with these over the other person's
+    version, so saving again keeps both; the unchanged fields must not carry the old values back.
+    """
+
+    def same(typed: str, shown: str) -> bool:
+        # Browsers send a textarea's line breaks as CR LF, whatever the page held.
+        return typed.replace("\r\n", "\n").strip() == shown.replace("\r\n", "\n").strip()
+
+    return {
+        name: value
+        for name, value in form.items()
+        if not name.startswith("was-")
+        and not (f"was-{name}" in form and same(value, form[f"was-{name}"]))
+    }
 
 
 def check_version(submission: Submission, expected_version: int) -> None:

@@ -109,7 +109,7 @@ def save(submission_id: int) -> Response | tuple[str, int]:
     except InputError as refused:
         return _render(submission, problems=refused.problems, typed=typed, status=422)
     except subs.Conflict:
-        return _render(submission, typed=typed, conflict=True, status=409)
+        return _render(submission, typed=subs.edits_only(typed), conflict=True, status=409)
     except subs.Forbidden as refused:
         raise HttpForbidden(str(refused)) from refused
     message = (
