@@ -10,6 +10,7 @@ from flask import Flask
 
 from app import db  # sets the metadata naming convention before any model is imported
 from app.config import PROJECT_ROOT, load_config
+from app.validation import DatabaseIdConverter
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -55,6 +56,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     assets.init_app(app)
     cli.init_app(app)
+    # Before any route is added: ids in addresses are ASCII digits within a database integer.
+    app.url_map.converters["int"] = DatabaseIdConverter
     for blueprint in (
         plan_bp,
         accounts_bp,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from werkzeug.routing import IntegerConverter
+
 
 class InputError(ValueError):
     """Input that the product refuses; ``problems`` maps a field name to a plain message."""
@@ -13,3 +17,32 @@ class InputError(ValueError):
 
 class NotFound(LookupError):
     """A thing the caller named does not exist (or is not theirs to see)."""
+
+
+# The largest id a database integer column holds (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
+
+
+def parse_id(raw: str | None) -> int | None:
+    """A whole number from a form or a query string (an id, a version, a page), else None.
+
+    ASCII digits only: '²' and '٣' pass ``str.isdigit()`` but ``int()`` refuses the first; and
+    no larger than a database integer, which the drivers refuse with an error, not a miss.
+    """
+    text = (raw or "").strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if number <= MAX_ID else None
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:...>`` in every route: ASCII digits only (Werkzeug's own also takes other
+    scripts' digits), and no larger than a database integer, so such an address is a 404 rather
+    than a driver error."""
+
+    regex = r"[0-9]+"
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)

@@ -134,6 +134,83 @@ def test_unknown_addresses_get_a_404_page(seeded, reviewer_client, path) -> None
     assert "Traceback" not in body
 
 
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    ("role", "path"),
+    [
+        ("manager", f"/initiatives/{HUGE}"),
+        ("manager", "/initiatives/9223372036854775808"),
+        ("manager", "/initiatives/\uff11"),  # a full-width 1
+        ("manager", f"/submissions/{HUGE}"),
+        ("manager", f"/uploads/{HUGE}"),
+        ("manager", f"/summary/snapshots/{HUGE}.xlsx"),
+        ("admin", f"/admin/users/{HUGE}"),
+        ("admin", f"/admin/outbox/{HUGE}"),
+    ],
+)
+def test_ids_beyond_a_database_integer_or_in_other_digits_are_a_404(
+    seeded, client, people, role, path
+) -> None:
+    from tests.fixtures_accounts import sign_in
+
+    sign_in(client, people.by_role(role))
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "There is nothing at this address" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        ("/summary?member_state=%C2%B2", "member state"),
+        ("/summary?focus_area=%D9%A3", "focus area"),
+        (f"/summary.csv?goal={HUGE}", None),
+        ("/audit?actor=%C2%B2&page=%C2%B2", None),
+        (f"/audit?page={HUGE}&actor={HUGE}", None),
+        (f"/uploads/template?period_id={HUGE}", None),
+    ],
+)
+def test_odd_numbers_in_query_strings_are_answered_not_crashed(
+    seeded, client, people, path, says
+) -> None:
+    from tests.fixtures_accounts import sign_in
+
+    sign_in(client, people.manager)
+    response = client.get(path)
+    assert response.status_code in (200, 404, 422), response.status_code
+    body = response.get_data(as_text=True)
+    assert "Traceback" not in body and "property object" not in body
+    if says:
+        assert response.status_code == 200 and says in body.lower()
+
+
+def test_audit_pages_past_the_end_show_the_last_page(seeded, client, people) -> None:
+    from tests.fixtures_accounts import sign_in
+
+    sign_in(client, people.manager)  # signing in is itself in the trail: it is not empty
+    fragment = {"HX-Request": "true"}
+    last = client.get(f"/audit?page={HUGE}", headers=fragment).get_data(as_text=True)
+    assert last == client.get("/audit?page=1", headers=fragment).get_data(as_text=True)
+    assert "<tr" in last
+
+
+def test_a_status_form_with_an_unreadable_version_is_refused_plainly(
+    seeded, client, people
+) -> None:
+    from tests.fixtures_accounts import csrf_of, sign_in
+
+    initiative = _first(seeded, Initiative, code="1.1")
+    sign_in(client, people.manager)
+    response = client.post(
+        f"/initiatives/{initiative.id}/status",
+        data={"status": initiative.status, "version": "\u00b2", "csrf_token": csrf_of(client)},
+    )
+    assert response.status_code == 422
+    assert "reload the page" in response.get_data(as_text=True)
+
+
 def test_an_empty_database_explains_how_to_seed(app, client) -> None:
     from app.db import unit_of_work
     from tests import factories

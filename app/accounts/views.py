@@ -24,7 +24,7 @@ from app.accounts.models import ROLES, User
 from app.accounts.policy import public, roles_required, signed_in
 from app.db import request_session
 from app.plan.services import member_states
-from app.validation import InputError, NotFound
+from app.validation import InputError, NotFound, parse_id
 
 bp = Blueprint("accounts", __name__)
 
@@ -122,8 +122,7 @@ def _form_roles() -> list[str]:
 
 
 def _form_state_id() -> int | None:
-    raw = request.form.get("member_state_id", "").strip()
-    return int(raw) if raw.isdigit() else None
+    return parse_id(request.form.get("member_state_id"))
 
 
 @bp.get("/admin/users")

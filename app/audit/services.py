@@ -229,6 +229,8 @@ def search(session: Session, f: AuditFilter) -> tuple[list[AuditEvent], int]:
             AuditEvent.occurred_at <= datetime.combine(f.date_to, time.max, tzinfo=UTC)
         )
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    # A page past the end (an old link, a typed address) shows the last one.
+    f.page = min(f.page, max(1, -(-total // f.per_page)))
     events = session.exec(
         query.order_by(col(AuditEvent.occurred_at).desc(), col(AuditEvent.id).desc())
         .offset((f.page - 1) * f.per_page)

@@ -10,6 +10,7 @@ from app.accounts.policy import roles_required
 from app.accounts.services import list_users
 from app.audit import services
 from app.db import request_session
+from app.validation import parse_id
 
 bp = Blueprint("audit", __name__)
 
@@ -33,12 +34,12 @@ def trail() -> str:
     actor = request.args.get("actor", "")
     page = request.args.get("page", "1")
     f = services.AuditFilter(
-        actor_id=int(actor) if actor.isdigit() else None,
+        actor_id=parse_id(actor),
         entity_type=request.args.get("entity_type") or None,
         entity_id=request.args.get("entity_id") or None,
         date_from=_date_arg("date_from", problems),
         date_to=_date_arg("date_to", problems),
-        page=max(1, int(page)) if page.isdigit() else 1,
+        page=max(1, parse_id(page) or 1),
     )
     if f.entity_type and f.entity_type not in services.entity_types():
         problems["entity_type"] = f"unknown kind {f.entity_type!r}; showing every kind"

@@ -22,6 +22,7 @@ from app.imports import services
 from app.imports.safety import Limits
 from app.plan.models import MemberState, ReportingPeriod
 from app.plan.services import member_states, reporting_periods
+from app.validation import parse_id
 
 bp = Blueprint("imports", __name__)
 REPORTERS = ("focal_point", "rso_manager")
@@ -63,11 +64,11 @@ def index() -> str:
 @roles_required(*REPORTERS)
 def template() -> Response:
     session, viewer = request_session(), current_viewer()
-    period = session.get(ReportingPeriod, request.args.get("period_id", type=int) or 0)
+    period = session.get(ReportingPeriod, parse_id(request.args.get("period_id")) or 0)
     state_id = (
         viewer.member_state_id
         if viewer.is_focal_point_only
-        else request.args.get("state_id", type=int)
+        else parse_id(request.args.get("state_id"))
     )
     state = session.get(MemberState, state_id or 0)
     if period is None or state is None:

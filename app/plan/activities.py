@@ -33,7 +33,7 @@ from app.plan.models import (
     WorkPlan,
 )
 from app.plan.services import DeliveredActivity, plan_of_initiative
-from app.validation import InputError, NotFound
+from app.validation import InputError, NotFound, parse_id
 
 BLANK_ROWS = 3
 MAX_ROWS = 100
@@ -414,7 +414,7 @@ def _check_rows(
 
 
 def _state_names(session: Session, typed_ids: Iterable[str]) -> dict[int, str]:
-    wanted = {int(t) for t in typed_ids if t.strip().isascii() and t.strip().isdigit()}
+    wanted = {n for n in map(parse_id, typed_ids) if n is not None}
     if not wanted:
         return {}
     rows = session.exec(
@@ -432,7 +432,7 @@ def _check_row(
 ) -> Participation | None:
     key = f"participants_{number}"
     typed_id = row.member_state_id.strip()
-    state_id = int(typed_id) if typed_id.isascii() and typed_id.isdigit() else None
+    state_id = parse_id(typed_id)
     name = names.get(state_id) if state_id is not None else None
     where = f"participants row {number}" + (f" ({name})" if name else "")
     if not typed_id:

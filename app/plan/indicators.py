@@ -22,7 +22,7 @@ from app.plan.models import (
     ReportingPeriod,
 )
 from app.progress.models import IndicatorValue
-from app.validation import InputError, NotFound
+from app.validation import InputError, NotFound, parse_id
 
 SENSITIVE = (
     "target_value",
@@ -101,8 +101,8 @@ def parse_definition_form(form: dict[str, str], periods: list[ReportingPeriod]) 
         ]:
             if value is not None and not 0 <= value <= 100:
                 problems[name] = "a percentage is between 0 and 100"
-    version = form.get("version", "")
-    if not version.isdigit():
+    version = parse_id(form.get("version"))
+    if version is None:
         problems["version"] = "the form is incomplete; reload the page"
     means = form.get("means_of_verification", "").strip()
     if len(means) > 500:
@@ -123,7 +123,7 @@ def parse_definition_form(form: dict[str, str], periods: list[ReportingPeriod]) 
         is_proposed=form.get("is_proposed") == "on",
         period_targets=targets,
         reason=form.get("reason", "").strip(),
-        expected_version=int(version),
+        expected_version=version,
     )
 
 

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from app.plan.models import LIFECYCLE_STATUSES, RAG_RATINGS, Initiative, InitiativeStatusChange
 from app.timeutil import utcnow
-from app.validation import InputError, NotFound
+from app.validation import InputError, NotFound, parse_id
 
 MAX_NOTE_CHARS = 500
 
@@ -41,11 +41,12 @@ def parse_status_form(form: dict[str, str]) -> StatusChange:
         problems["rag"] = "choose on track, at risk or off track"
     if len(note) > MAX_NOTE_CHARS:
         problems["rag_note"] = f"keep the note under {MAX_NOTE_CHARS} characters"
-    if not version.isdigit():
+    expected = parse_id(version)
+    if expected is None:
         problems["version"] = "the form is incomplete; reload the page"
     if problems:
         raise InputError(problems)
-    return StatusChange(status, rag, note, int(version))
+    return StatusChange(status, rag, note, expected)
 
 
 def change_status(

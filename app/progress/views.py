@@ -14,7 +14,7 @@ from app.db import request_session
 from app.progress import submissions as subs
 from app.progress.models import SUBMISSION_STATUSES
 from app.progress.work import my_work
-from app.validation import InputError
+from app.validation import InputError, parse_id
 
 bp = Blueprint("progress", __name__)
 REPORTERS = ("focal_point", "rso_manager")
@@ -50,10 +50,10 @@ def index() -> str:
 
 
 def _int_field(name: str) -> int:
-    raw = request.form.get(name, "")
-    if not raw.isdigit():
+    number = parse_id(request.form.get(name))
+    if number is None:
         raise InputError({name: "missing or not a number"})
-    return int(raw)
+    return number
 
 
 @bp.post("/submissions/open")
@@ -95,7 +95,8 @@ def show(submission_id: int) -> tuple[str, int]:
 
 def _version() -> int:
     raw = request.form.get("version", "")
-    return int(raw) if raw.isdigit() else -1
+    version = parse_id(raw)
+    return -1 if version is None else version
 
 
 @bp.post("/submissions/<int:submission_id>/values")

@@ -65,7 +65,7 @@ from app.progress.models import (
     Submission,
 )
 from app.timeutil import utcnow
-from app.validation import NotFound
+from app.validation import NotFound, parse_id
 
 SCHEMA_VERSION = 1
 DEFAULT_OFFICE_TIMEZONE = "Asia/Bangkok"
@@ -455,7 +455,8 @@ def _as_id(raw: str | int | None) -> int | str | None:
     if isinstance(raw, int):
         return raw
     text = str(raw).strip()
-    return int(text) if text.isdigit() and len(text) < 12 else text
+    number = parse_id(text)
+    return text if number is None else number
 
 
 @dataclass

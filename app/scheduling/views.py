@@ -11,7 +11,7 @@ from app.accounts.policy import roles_required
 from app.db import finish_request_session, request_session
 from app.scheduling import jobs, services
 from app.scheduling.models import JOB_KINDS, OutboxMessage
-from app.validation import InputError
+from app.validation import InputError, parse_id
 
 bp = Blueprint("scheduling", __name__)
 
@@ -53,7 +53,7 @@ def edit_schedule(schedule_id: int) -> Response | tuple[str, int]:
             cron=request.form.get("cron", ""),
             enabled=request.form.get("enabled") == "on",
             timezone=current_app.config["OFFICE_TIMEZONE"],
-            expected_version=int(version) if version.isdigit() else -1,
+            expected_version=_or_minus_one(parse_id(version)),
         )
     except InputError as refused:
         return _schedules_page(
@@ -107,3 +107,8 @@ def message(message_id: int) -> str:
     if found is None:
         raise NotFound()
     return render_template("scheduling/message.html", message=found)
+
+
+def _or_minus_one(version: int | None) -> int:
+    """A version no row has: a form without a readable one is a stale form."""
+    return -1 if version is None else version
