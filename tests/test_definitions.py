@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+import pytest
 from sqlmodel import select
 
 from app.audit.models import AuditEvent
@@ -9,6 +12,7 @@ from app.db import unit_of_work
 from app.plan.models import Indicator, IndicatorPeriodTarget, ReportingPeriod
 from app.progress.models import IndicatorValue
 from app.progress.services import ValueInput, record_indicator_value
+from app.validation import InputError
 from tests.conftest import open_session
 from tests.fixtures_accounts import csrf_of, sign_in
 
@@ -142,6 +146,30 @@ def test_a_stale_definition_edit_is_a_conflict(app, people) -> None:
     )
     assert clash.status_code == 409
     assert 'value="Second"' in clash.get_data(as_text=True)
+
+
+def test_a_quarter_that_has_not_ended_cannot_be_closed(app, people, monkeypatch) -> None:
+    from app.plan import periods
+    from app.plan.periods import close_period
+
+    monkeypatch.setattr(periods, "office_today", lambda: date(2026, 11, 23))
+    manager = sign_in(app.test_client(), people.manager)
+    with open_session(app) as session:
+        period = session.exec(
+            select(ReportingPeriod).where(ReportingPeriod.code == "2026-Q4")
+        ).one()
+    listing = manager.get("/periods").get_data(as_text=True)
+    row = listing[listing.index(">2026-Q4<") : listing.index("</tr>", listing.index(">2026-Q4<"))]
+    assert "Not over yet" in row and "Close period" not in row
+    response = manager.post(f"/periods/{period.id}/close", data={"csrf_token": csrf_of(manager)})
+    assert response.status_code == 303
+    page = manager.get(response.location).get_data(as_text=True)
+    assert "2026-Q4 runs until 31 Dec 2026: it can be closed from 01 Jan 2027" in page
+    with open_session(app) as session:
+        assert session.get(ReportingPeriod, period.id).status == "open"
+        with pytest.raises(InputError):
+            close_period(session, period.id, today=date(2026, 12, 31))
+        assert close_period(session, period.id, today=date(2027, 1, 1)).status == "closed"
 
 
 def test_a_manager_closes_a_period(app, people) -> None:

@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+
 from sqlmodel import Session
 
 from app.plan.models import ReportingPeriod
 from app.timeutil import utcnow
-from app.validation import NotFound
+from app.validation import InputError, NotFound
 
 
-def close_period(session: Session, period_id: int) -> ReportingPeriod:
+def close_period(session: Session, period_id: int, *, today: date | None = None) -> ReportingPeriod:
     """Close a period (idempotent). After this only RSO managers change its values.
 
     Closing freezes the period's summary as a snapshot, in the same transaction: later
-    corrections are marked on the live summary and never change the snapshot.
+    corrections are marked on the live summary and never change the snapshot. A quarter that
+    has not ended yet cannot be closed: its figures are not final, its reports may not even be
+    due, and closing cannot be undone. ``today`` is the office's date (default: now there).
     """
     from app.reports.snapshots import freeze_period_summary
 
     period = session.get(ReportingPeriod, period_id, with_for_update=True)
     if period is None:
         raise NotFound("reporting period")
+    today = today or office_today()
+    if period.status != "closed" and today <= period.end_date:
+        opens = period.end_date + timedelta(days=1)
+        raise InputError(
+            f"{period.code} runs until {period.end_date:%d %b %Y}: it can be closed from "
+            f"{opens:%d %b %Y}, once its figures are final."
+        )
     if period.status != "closed":
         period.status = "closed"
         period.closed_at = utcnow()
@@ -27,3 +38,10 @@ def close_period(session: Session, period_id: int) -> ReportingPeriod:
         session.flush()
         freeze_period_summary(session, period)
     return period
+
+
+def office_today() -> date:
+    """Today's date in the office's time zone: quarters end there."""
+    from app.reports.summary import office_timezone
+
+    return datetime.now(office_timezone()).date()

@@ -120,7 +120,9 @@ def member_states() -> str:
 @signed_in
 def periods() -> str:
     return render_template(
-        "plan/periods.html", periods=services.reporting_periods(request_session())
+        "plan/periods.html",
+        periods=services.reporting_periods(request_session()),
+        today=periods_service.office_today(),
     )
 
 
@@ -200,7 +202,11 @@ def edit_indicator(indicator_id: int) -> str | Response | tuple[str, int]:
 @bp.post("/periods/<int:period_id>/close")
 @roles_required("rso_manager")
 def close_period(period_id: int) -> Response:
-    period = periods_service.close_period(request_session(), period_id)
+    try:
+        period = periods_service.close_period(request_session(), period_id)
+    except InputError as refused:
+        flash(str(refused), "error")
+        return redirect(url_for(".periods"), 303)
     flash(
         f"{period.code} is closed. Later changes by managers will be marked as corrections.",
         "success",
