@@ -10,6 +10,7 @@ from flask import Flask
 from markupsafe import Markup
 
 from app.plan.services import format_value, label
+from app.plan.status import allowed_statuses
 from app.reports import charts
 
 
@@ -76,6 +77,7 @@ def init_app(app: Flask) -> None:
         format_value=format_value,
         format_number=_format_number,
         status_badge=status_badge,
+        allowed_statuses=allowed_statuses,
         rag_badge=rag_badge,
     )
     app.jinja_env.trim_blocks = True

@@ -158,3 +158,32 @@ def test_reviewers_see_the_status_but_no_form(app, people) -> None:
     reviewer = sign_in(app.test_client(), people.reviewer)
     page = reviewer.get(f"/initiatives/{_initiative(app).id}").get_data(as_text=True)
     assert 'class="status-cell"' in page and "Save status" not in page
+
+
+def test_statuses_move_forward_or_to_cancelled_and_cancelled_is_final(app, people) -> None:
+    """planned -> in progress -> completed, or cancelled from any of these (DOMAIN.md)."""
+    manager = sign_in(app.test_client(), people.manager)
+    initiative = _initiative(app, "2.4")
+    assert initiative.status == "planned"
+    form = manager.get(f"/initiatives/{initiative.id}").get_data(as_text=True)
+    assert 'value="completed"' in form and 'value="cancelled"' in form
+
+    assert _change(manager, initiative, status="completed").status_code == 200
+    completed = _initiative(app, "2.4")
+    back = _change(manager, completed, status="in_progress")
+    assert back.status_code == 422
+    assert "an initiative completed cannot go back to in progress" in back.get_data(as_text=True)
+    assert _initiative(app, "2.4").status == "completed"
+
+    assert _change(manager, completed, status="cancelled").status_code == 200
+    cancelled = _initiative(app, "2.4")
+    form = manager.get(f"/initiatives/{cancelled.id}").get_data(as_text=True)
+    select_box = form[form.index(f'id="status-select-{cancelled.id}"') :]
+    select_box = select_box[: select_box.index("</select>")]
+    assert select_box.count("<option") == 1 and 'value="cancelled"' in select_box
+    again = _change(manager, cancelled, status="planned")
+    assert again.status_code == 422
+    assert "a cancelled initiative stays cancelled" in again.get_data(as_text=True)
+    # The RAG rating and note still change on a cancelled initiative.
+    noted = _change(manager, cancelled, status="cancelled", rag="off_track", rag_note="Dropped")
+    assert noted.status_code == 200 and _initiative(app, "2.4").rag_note == "Dropped"

@@ -49,6 +49,28 @@ def parse_status_form(form: dict[str, str]) -> StatusChange:
     return StatusChange(status, rag, note, expected)
 
 
+# planned -> in progress -> completed, forward only (a step may be skipped: a short initiative
+# can be planned and completed between two updates); cancelled from any of these, and final.
+_ORDER = {"planned": 0, "in_progress": 1, "completed": 2}
+
+
+def transition_refusal(current: str, wanted: str) -> str | None:
+    """Why an initiative cannot go from ``current`` to ``wanted`` status, or None if it can."""
+    if wanted == current or (wanted == "cancelled" and current != "cancelled"):
+        return None
+    words = {s: s.replace("_", " ") for s in LIFECYCLE_STATUSES}
+    if current == "cancelled":
+        return "a cancelled initiative stays cancelled"
+    if _ORDER[wanted] < _ORDER[current]:
+        return f"an initiative {words[current]} cannot go back to {words[wanted]}"
+    return None
+
+
+def allowed_statuses(current: str) -> list[str]:
+    """The statuses an initiative can be given from ``current`` (itself included), in order."""
+    return [s for s in LIFECYCLE_STATUSES if transition_refusal(current, s) is None]
+
+
 def change_status(
     session: Session, initiative_id: int, change: StatusChange, *, changed_by_id: int | None
 ) -> Initiative:
@@ -65,6 +87,9 @@ def change_status(
         raise NotFound("initiative")
     if change.expected_version != initiative.version:
         raise StatusConflict(initiative)
+    refusal = transition_refusal(initiative.status, change.status)
+    if refusal:
+        raise InputError({"status": refusal})
     previous_status, previous_rag = initiative.status, initiative.rag
     if (change.status, change.rag, change.note) == (
         previous_status,
