@@ -492,6 +492,21 @@ def test_without_javascript_add_row_redisplays_the_form_with_one_more_row(app, m
     assert _counts(app) == before
 
 
+def test_a_form_never_grows_past_the_most_rows_it_may_hold(app, manager) -> None:
+    """A post with 5,000 rows (each 'add' re-sends the page) once came back as a page of them."""
+    from app.plan.activities import MAX_ROWS
+
+    many = {f"row_{name}": [""] * 5000 for name in ("member_state_id", "female", "male")}
+    added = _record(app, manager, add_row="1", row_unspecified=[""] * 5000, **many)
+    assert added.status_code == 200
+    assert _text(added).count('name="row_member_state_id"') == MAX_ROWS + 1  # not 5,001
+    saved = _record(app, manager, row_unspecified=["1"] * 5000, **many)
+    page = _text(saved)
+    assert saved.status_code == 422
+    assert f"give at most {MAX_ROWS} rows of participants" in page
+    assert page.count('name="row_member_state_id"') == MAX_ROWS + 1
+
+
 def test_add_row_on_the_edit_form_keeps_the_loaded_signature(app, manager) -> None:
     _record(app, manager)
     activity_id = _new_activity_id(app)

@@ -102,7 +102,10 @@ class ActivityForm:
     loaded_signature: str = ""
 
     def with_another_row(self) -> ActivityForm:
-        """The same form with one more blank participants row (the no-JavaScript 'add' button)."""
+        """The same form with one more blank participants row (the no-JavaScript 'add' button),
+        up to the most a form may hold."""
+        if len(self.rows) >= MAX_ROWS:
+            return self
         return replace(self, rows=[*self.rows, ParticipantRow()])
 
 
@@ -153,6 +156,9 @@ def read_form(form: FormData) -> ActivityForm:
             *(form.getlist(f"row_{name}") for name in COUNT_FIELDS),
         )
     ]
+    # One row past the limit is enough for the check to refuse it; the form is shown again
+    # with what was sent, and tens of thousands of rows would make a page of gigabytes.
+    del rows[MAX_ROWS + 1 :]
     return ActivityForm(
         **{name: form.get(name, "") for name in ACTIVITY_FIELDS},
         rows=rows,
