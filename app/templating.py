@@ -26,6 +26,14 @@ def _datetime(value: datetime | None) -> str:
     return value.strftime("%d %b %Y, %H:%M UTC").lstrip("0")
 
 
+def format_answer(unit: str, value: float | None, text: str | None = None) -> str:
+    """One member state's value as it answered: Yes or No for a yes/no indicator (summed over
+    states the same figure is a count of yeses, which format_value writes as a number)."""
+    if unit == "yes_no" and value in (0, 1):
+        return "Yes" if value == 1 else "No"
+    return format_value(unit, value, text)
+
+
 def _format_number(value: float | None) -> str:
     """A stored number as a person would type it back: 12, not 12.0; every digit it has, in
     plain notation (3.14159265, 1234567.5, 0.0000001), so a form saved again unchanged stores
@@ -75,6 +83,7 @@ def init_app(app: Flask) -> None:
         progress_bar=charts.progress_bar,
         period_columns=charts.period_columns,
         format_value=format_value,
+        format_answer=format_answer,
         format_number=_format_number,
         status_badge=status_badge,
         allowed_statuses=allowed_statuses,

@@ -288,6 +288,23 @@ def test_numbers_come_back_exactly_as_typed_so_saving_again_changes_nothing(
     assert stored == 3.14159265
 
 
+def test_a_submitted_report_and_the_indicator_page_answer_yes_or_no(app, people) -> None:
+    focal = sign_in(app.test_client(), people.focal_point)
+    indicators = _indicators(app, people.thailand.id)
+    answer = next(i for i in indicators if i.unit == "yes_no")
+    form = {**filled_form(indicators), f"{answer.id}-value": "no"}
+    sid = _open(focal, app)
+    assert (
+        _post(focal, f"/submissions/{sid}/values", {**form, "then": "submit"}, sid).status_code
+        == 303
+    )
+    report = focal.get(f"/submissions/{sid}").get_data(as_text=True)
+    row = report[report.index(f">{answer.code}<") :]
+    assert row[: row.index("</tr>")].count('<td class="num">No</td>') == 1
+    indicator_page = focal.get(f"/indicators/{answer.id}").get_data(as_text=True)
+    assert re.search(r'<td class="num">No<br><span class="tag">submitted', indicator_page)
+
+
 def test_bad_values_are_refused_next_to_their_fields_and_nothing_is_saved(app, people) -> None:
     focal = sign_in(app.test_client(), people.focal_point)
     indicators = _indicators(app, people.thailand.id)
