@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -16,8 +18,9 @@ from app.scheduling import mail
 from app.scheduling.jobs import run_job
 from app.scheduling.models import JobRun, OutboxMessage, ReminderClaim, Schedule
 from app.scheduling.reminders import Cadence
-from app.scheduling.scheduler import catch_up
+from app.scheduling.scheduler import build_scheduler, catch_up
 from app.scheduling.services import next_runs
+from app.validation import InputError
 from tests import factories
 from tests.conftest import open_session
 from tests.fixtures_accounts import csrf_of, sign_in
@@ -412,3 +415,98 @@ def test_cadence_stages() -> None:
     assert cadence.stage("overdue", -8) == "overdue-7"
     assert cadence.stage("overdue", -40) == "overdue-37"
     assert cadence.stage("overdue", -70) == "overdue-67"
+
+
+OFFICE = "Asia/Bangkok"
+MONDAY_NOON = datetime(2026, 3, 2, 5, 0, tzinfo=UTC)  # 12:00 on Monday 2 March 2026 in Bangkok
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+WORKING_DAYS = {"Mon", "Tue", "Wed", "Thu", "Fri"}
+
+
+def _weekdays_of(runs: list[datetime]) -> list[str]:
+    return [DAY_NAMES[run.weekday()] for run in runs]
+
+
+def _next_runs_on_page(page: str, schedule_id: int) -> list[datetime]:
+    section = page.split(f'aria-labelledby="job-{schedule_id}"', 1)[1].split("</section>", 1)[0]
+    return [datetime.fromisoformat(t) for t in re.findall(r'<time datetime="([^"]+)"', section)]
+
+
+def _save_schedule(admin, schedule_id: int, cron: str):
+    with open_session(admin.application) as session:
+        version = session.get(Schedule, schedule_id).version
+    return admin.post(
+        f"/admin/schedules/{schedule_id}",
+        data={"cron": cron, "enabled": "on", "version": version, "csrf_token": csrf_of(admin)},
+    )
+
+
+def _reminders_schedule_id(app) -> int:
+    with open_session(app) as session:
+        return session.exec(select(Schedule.id).where(Schedule.job == "reminders")).one()
+
+
+@pytest.mark.parametrize(
+    ("weekday", "days"),
+    [
+        ("0", {"Sun"}),
+        ("7", {"Sun"}),
+        ("1", {"Mon"}),
+        ("5", {"Fri"}),
+        ("6", {"Sat"}),
+        ("1-5", WORKING_DAYS),
+        ("0,6", {"Sat", "Sun"}),
+        ("6-7", {"Sat", "Sun"}),
+        ("5,7", {"Fri", "Sun"}),
+        ("*/2", {"Sun", "Tue", "Thu", "Sat"}),
+        ("1-5/2", {"Mon", "Wed", "Fri"}),
+        ("0-7", set(DAY_NAMES)),
+        ("*", set(DAY_NAMES)),
+        ("mon-fri", WORKING_DAYS),
+        ("sat,SUN", {"Sat", "Sun"}),
+        ("mon-sun", set(DAY_NAMES)),
+        ("sun", {"Sun"}),
+        ("fri-sun", {"Fri", "Sat", "Sun"}),
+    ],
+)
+def test_the_weekday_field_has_its_standard_cron_meaning(weekday: str, days: set[str]) -> None:
+    runs = next_runs(f"0 8 * * {weekday}", OFFICE, count=14, now=MONDAY_NOON)
+    assert len(runs) == 14 and {(r.hour, r.minute) for r in runs} == {(8, 0)}
+    assert set(_weekdays_of(runs)) == days
+
+
+def test_sunday_is_0_and_7_and_weekdays_are_1_to_5_on_fixed_dates() -> None:
+    bangkok = ZoneInfo(OFFICE)
+    sundays = [datetime(2026, 3, d, 8, 0, tzinfo=bangkok) for d in (8, 15, 22)]
+    assert next_runs("0 8 * * 0", OFFICE, count=3, now=MONDAY_NOON) == sundays
+    assert next_runs("0 8 * * 7", OFFICE, count=3, now=MONDAY_NOON) == sundays
+    assert next_runs("0 8 * * 1-5", OFFICE, count=6, now=MONDAY_NOON) == [
+        datetime(2026, 3, d, 8, 0, tzinfo=bangkok) for d in (3, 4, 5, 6, 9, 10)
+    ]
+
+
+@pytest.mark.parametrize("weekday", ["8", "5-1", "fri-mon", "*/0", "1-5/8", "monday", "1-", "-1"])
+def test_a_weekday_outside_standard_cron_is_refused_plainly(weekday: str) -> None:
+    with pytest.raises(InputError) as refused:
+        next_runs(f"0 8 * * {weekday}", OFFICE)
+    assert "weekday" in refused.value.problems["cron"]
+    assert "0 and 7 are Sunday" in refused.value.problems["cron"]
+
+
+def test_the_schedules_page_and_the_scheduler_agree_on_sundays(app, people) -> None:
+    admin = sign_in(app.test_client(), people.admin)
+    schedule_id = _reminders_schedule_id(app)
+    for cron, day in (("0 8 * * 0", "Sun"), ("0 8 * * 5", "Fri"), ("0 8 * * 7", "Sun")):
+        assert _save_schedule(admin, schedule_id, cron).status_code == 303
+        page = admin.get("/admin/schedules").get_data(as_text=True)
+        assert _weekdays_of(_next_runs_on_page(page, schedule_id)) == [day] * 3
+    assert _save_schedule(admin, schedule_id, "0 8 * * 1-5").status_code == 303
+    with open_session(app) as session:
+        assert session.get(Schedule, schedule_id).cron == "0 8 * * 1-5"
+    [job] = [j for j in build_scheduler(app).get_jobs() if j.id == "reminders"]
+    fired, moment = [], MONDAY_NOON
+    for _ in range(6):
+        fired.append(job.trigger.get_next_fire_time(fired[-1] if fired else None, moment))
+        moment = fired[-1] + timedelta(seconds=1)
+    assert fired == next_runs("0 8 * * 1-5", OFFICE, count=6, now=MONDAY_NOON)
+    assert _weekdays_of(fired) == ["Tue", "Wed", "Thu", "Fri", "Mon", "Tue"]

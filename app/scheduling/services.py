@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,9 +13,66 @@ from app.scheduling.models import JOB_KINDS, JobRun, Schedule
 from app.timeutil import utcnow
 from app.validation import InputError, NotFound
 
+# Standard cron numbers the weekdays 0-7, Sunday being both 0 and 7; APScheduler 3 numbers
+# them 0-6 from Monday. The weekday field is read here with the standard meaning and handed to
+# APScheduler as day names, which mean the same in both, so every trigger agrees with cron.
+WEEKDAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_WEEKDAY_ITEM = re.compile(
+    r"(?:(?P<all>\*)|(?P<first>[0-9]{1,2}|[a-z]{3})(?:-(?P<last>[0-9]{1,2}|[a-z]{3}))?)"
+    r"(?:/(?P<step>[0-9]{1,2}))?",
+    re.ASCII | re.IGNORECASE,
+)
+_WEEKDAY_HELP = (
+    "use 0-7 (0 and 7 are Sunday, 1-5 Monday to Friday) or the names mon-sun, "
+    "as single days, ranges, lists or steps such as */2 or 1-5/2"
+)
+
+
+def _weekday_number(text: str) -> int | None:
+    """0-7 for a weekday number, 0-6 for a name (Sunday is 0); None for anything else."""
+    if text.isdigit():
+        return int(text) if int(text) <= 7 else None
+    name = text.lower()
+    return WEEKDAY_NAMES.index(name) if name in WEEKDAY_NAMES else None
+
+
+def _weekday_item(item: str) -> set[int]:
+    """The days (0 = Sunday ... 6 = Saturday) one comma-separated item of the field names."""
+    match = _WEEKDAY_ITEM.fullmatch(item)
+    if match is None:
+        raise ValueError(item)
+    step = int(match["step"] or 1)
+    if match["all"]:
+        first, last = 0, 7
+    else:
+        first = _weekday_number(match["first"])
+        # "1/2" runs to the end of the week, as in cron; "3" alone is just day 3.
+        last = _weekday_number(match["last"] or ("7" if match["step"] else match["first"]))
+        if (match["last"] or "").lower() == "sun" and first:
+            last = 7  # a range of names may end on Sunday: "fri-sun"
+    if first is None or last is None or first > last or not 1 <= step <= 7:
+        raise ValueError(item)
+    return {number % 7 for number in range(first, last + 1, step)}
+
+
+def _apscheduler_weekdays(field: str) -> str:
+    """A cron weekday field, standard meaning, as APScheduler's day names ("*" for all)."""
+    days: set[int] = set()
+    for item in field.split(","):
+        try:
+            days |= _weekday_item(item)
+        except ValueError:
+            raise InputError(
+                {"cron": f"the weekday {item!r} is not one cron knows: {_WEEKDAY_HELP}"}
+            ) from None
+    if len(days) == 7:
+        return "*"
+    return ",".join(WEEKDAY_NAMES[day] for day in sorted(days))
+
 
 def trigger_for(cron: str, timezone: str) -> CronTrigger:
-    """A cron trigger, or InputError with a plain message."""
+    """A trigger with standard cron meaning (see WEEKDAY_NAMES), or InputError with a plain
+    message. The schedules page, catch-up and the scheduler process all build theirs here."""
     parts = cron.split()
     if len(parts) != 5:
         raise InputError(
@@ -23,8 +81,17 @@ def trigger_for(cron: str, timezone: str) -> CronTrigger:
                 "weekday, e.g. '0 8 * * 1-5' for 08:00 on weekdays"
             }
         )
+    minute, hour, day, month, weekday = parts
+    day_of_week = _apscheduler_weekdays(weekday)
     try:
-        return CronTrigger.from_crontab(cron, timezone=ZoneInfo(timezone))
+        return CronTrigger(
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=day_of_week,
+            timezone=ZoneInfo(timezone),
+        )
     except ValueError as exc:
         raise InputError({"cron": f"not a valid cron expression: {exc}"}) from exc
 
