@@ -510,3 +510,53 @@ def test_the_schedules_page_and_the_scheduler_agree_on_sundays(app, people) -> N
         moment = fired[-1] + timedelta(seconds=1)
     assert fired == next_runs("0 8 * * 1-5", OFFICE, count=6, now=MONDAY_NOON)
     assert _weekdays_of(fired) == ["Tue", "Wed", "Thu", "Fri", "Mon", "Tue"]
+
+
+def _section_of(page: str, schedule_id: int) -> str:
+    return page.split(f'aria-labelledby="job-{schedule_id}"', 1)[1].split("</section>", 1)[0]
+
+
+@pytest.mark.parametrize("cron", ["0 0 30 2 *", "0 0 31 4 *", "0 0 31 2 1", "0 0 30,31 2 mon-fri"])
+def test_a_schedule_that_can_never_fire_is_refused(cron: str) -> None:
+    with pytest.raises(InputError) as refused:
+        next_runs(cron, OFFICE, now=MONDAY_NOON)
+    assert refused.value.problems["cron"].startswith("this schedule never runs: ")
+
+
+def test_a_rare_schedule_is_not_mistaken_for_one_that_never_fires() -> None:
+    # 29 February on a Monday (standard weekday 1) next comes in 2044.
+    assert next_runs("0 0 29 2 1", OFFICE, count=1, now=MONDAY_NOON) == [
+        datetime(2044, 2, 29, 0, 0, tzinfo=ZoneInfo(OFFICE))
+    ]
+
+
+def test_saving_30_february_is_refused_and_nothing_is_saved(app, people) -> None:
+    admin = sign_in(app.test_client(), people.admin)
+    schedule_id = _reminders_schedule_id(app)
+    with open_session(app) as session:
+        before = session.get(Schedule, schedule_id)
+    refused = _save_schedule(admin, schedule_id, "0 0 30 2 *")
+    assert refused.status_code == 422
+    section = _section_of(refused.get_data(as_text=True), schedule_id)
+    assert "this schedule never runs: no date is day 30 of month 2" in section
+    with open_session(app) as session:
+        after = session.get(Schedule, schedule_id)
+    assert (after.cron, after.enabled, after.version) == (before.cron, True, before.version)
+
+
+def test_an_enabled_schedule_that_never_fires_is_never_called_disabled(app, people) -> None:
+    # As a row saved before such schedules were refused would be; the other jobs are disabled.
+    with app.app_context(), unit_of_work() as session:
+        for schedule in session.exec(select(Schedule)).all():
+            schedule.cron = "0 0 30 2 *" if schedule.job == "reminders" else schedule.cron
+            schedule.enabled = schedule.job == "reminders"
+            session.add(schedule)
+        disabled_id = session.exec(select(Schedule.id).where(Schedule.job == "imports-scan")).one()
+    admin = sign_in(app.test_client(), people.admin)
+    page = admin.get("/admin/schedules").get_data(as_text=True)
+    never = _section_of(page, _reminders_schedule_id(app))
+    assert "none: this schedule never runs: no date is day 30 of month 2" in never
+    assert "disabled" not in never
+    assert "none (disabled)" in _section_of(page, disabled_id)
+    assert catch_up(app) == []  # skipped, not a crash at the scheduler's start
+    assert [job.id for job in build_scheduler(app).get_jobs()] == ["reload-schedules"]

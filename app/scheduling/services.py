@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -70,9 +71,7 @@ def _apscheduler_weekdays(field: str) -> str:
     return ",".join(WEEKDAY_NAMES[day] for day in sorted(days))
 
 
-def trigger_for(cron: str, timezone: str) -> CronTrigger:
-    """A trigger with standard cron meaning (see WEEKDAY_NAMES), or InputError with a plain
-    message. The schedules page, catch-up and the scheduler process all build theirs here."""
+def _five_fields(cron: str) -> list[str]:
     parts = cron.split()
     if len(parts) != 5:
         raise InputError(
@@ -81,10 +80,21 @@ def trigger_for(cron: str, timezone: str) -> CronTrigger:
                 "weekday, e.g. '0 8 * * 1-5' for 08:00 on weekdays"
             }
         )
-    minute, hour, day, month, weekday = parts
+    return parts
+
+
+def _never_runs(day: str, month: str, weekday: str) -> str:
+    on_weekday = "" if weekday == "*" else f" on weekday {weekday}"
+    return f"this schedule never runs: no date is day {day} of month {month}{on_weekday}"
+
+
+def trigger_for(cron: str, timezone: str) -> CronTrigger:
+    """A trigger with standard cron meaning (see WEEKDAY_NAMES), or InputError with a plain
+    message. The schedules page, catch-up and the scheduler process all build theirs here."""
+    minute, hour, day, month, weekday = _five_fields(cron)
     day_of_week = _apscheduler_weekdays(weekday)
     try:
-        return CronTrigger(
+        trigger = CronTrigger(
             minute=minute,
             hour=hour,
             day=day,
@@ -94,6 +104,12 @@ def trigger_for(cron: str, timezone: str) -> CronTrigger:
         )
     except ValueError as exc:
         raise InputError({"cron": f"not a valid cron expression: {exc}"}) from exc
+    # APScheduler accepts dates no calendar has (30 February); such a job would be saved and
+    # silently never run. Its search gives up at the year 9999, which takes a fraction of a
+    # second, and only when the answer is "never".
+    if trigger.get_next_fire_time(None, utcnow()) is None:
+        raise InputError({"cron": _never_runs(day, month, weekday)})
+    return trigger
 
 
 def next_runs(
@@ -129,6 +145,23 @@ def schedules(session: Session) -> list[Schedule]:
     return list(session.exec(select(Schedule).order_by(Schedule.id)).all())
 
 
+@dataclass(frozen=True)
+class Preview:
+    """What the schedules page says about one schedule's next runs."""
+
+    upcoming: list[datetime]
+    problem: str = ""  # why an enabled schedule will not run, if it will not
+
+
+def preview(schedule: Schedule, timezone: str, now: datetime | None = None) -> Preview:
+    if not schedule.enabled:
+        return Preview([])
+    try:
+        return Preview(next_runs(schedule.cron, timezone, now=now))
+    except InputError as refused:  # stored before a check refused it; the scheduler skips it
+        return Preview([], refused.problems["cron"])
+
+
 def update_schedule(
     session: Session,
     schedule_id: int,
@@ -161,7 +194,10 @@ def missed_jobs(
     for schedule in schedules(session):
         if not schedule.enabled or schedule.job not in JOB_KINDS:
             continue
-        due = last_due_before(schedule.cron, timezone, now, lookback)
+        try:
+            due = last_due_before(schedule.cron, timezone, now, lookback)
+        except InputError:
+            continue  # stored before a check refused it; the page says why, nothing runs it
         if due is None:
             continue
         last_run = session.exec(

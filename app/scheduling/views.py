@@ -19,13 +19,7 @@ bp = Blueprint("scheduling", __name__)
 def _schedules_page(problems: dict | None = None, typed: dict | None = None, status: int = 200):
     session = request_session()
     timezone = current_app.config["OFFICE_TIMEZONE"]
-    rows = []
-    for schedule in services.schedules(session):
-        try:
-            upcoming = services.next_runs(schedule.cron, timezone)
-        except InputError:
-            upcoming = []
-        rows.append((schedule, upcoming if schedule.enabled else []))
+    rows = [(s, services.preview(s, timezone)) for s in services.schedules(session)]
     return render_template(
         "scheduling/schedules.html",
         rows=rows,
