@@ -560,3 +560,41 @@ def test_an_enabled_schedule_that_never_fires_is_never_called_disabled(app, peop
     assert "none (disabled)" in _section_of(page, disabled_id)
     assert catch_up(app) == []  # skipped, not a crash at the scheduler's start
     assert [job.id for job in build_scheduler(app).get_jobs()] == ["reload-schedules"]
+
+
+@pytest.mark.parametrize(
+    ("cron", "field", "character"),
+    [
+        ("\u0663 8 * * *", "minute", "\u0663"),  # Arabic-Indic three
+        ("0 \u06f8 * * *", "hour", "\u06f8"),  # Extended Arabic-Indic (Persian) eight
+        ("0 8 \uff13 * *", "day", "\uff13"),  # fullwidth three
+        ("0 8 * \u0967\u0968 *", "month", "\u0967"),  # Devanagari twelve
+        ("0 8 * * \u0661-\u0665", "weekday", "\u0661"),  # Arabic-Indic 1-5
+        ("0 8 1\u00b2 * *", "day", "\u00b2"),  # superscript two
+        ("0\u200b 8 * * *", "minute", "\u200b"),  # a zero-width space pasted with the text
+    ],
+)
+def test_digits_other_than_0_to_9_are_refused(cron: str, field: str, character: str) -> None:
+    with pytest.raises(InputError) as refused:
+        next_runs(cron, OFFICE, now=MONDAY_NOON)
+    message = refused.value.problems["cron"]
+    assert message.startswith(f"the {field} field has {character!r}, which cron does not read")
+    assert "use the digits 0-9" in message
+
+
+def test_arabic_indic_digits_are_refused_by_the_page_and_nothing_is_saved(app, people) -> None:
+    admin = sign_in(app.test_client(), people.admin)
+    schedule_id = _reminders_schedule_id(app)
+    with open_session(app) as session:
+        before = session.get(Schedule, schedule_id)
+    refused = _save_schedule(admin, schedule_id, "\u0663 8 * * *")  # Arabic-Indic three
+    assert refused.status_code == 422
+    assert "the minute field has &#39;\u0663&#39;, which cron does not read" in _section_of(
+        refused.get_data(as_text=True), schedule_id
+    )
+    with open_session(app) as session:
+        after = session.get(Schedule, schedule_id)
+    assert (after.cron, after.version) == (before.cron, before.version)
+    assert _save_schedule(admin, schedule_id, "3 8 * * *").status_code == 303
+    page = admin.get("/admin/schedules").get_data(as_text=True)
+    assert {(t.hour, t.minute) for t in _next_runs_on_page(page, schedule_id)} == {(8, 3)}

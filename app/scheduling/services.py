@@ -71,6 +71,12 @@ def _apscheduler_weekdays(field: str) -> str:
     return ",".join(WEEKDAY_NAMES[day] for day in sorted(days))
 
 
+FIELD_NAMES = ("minute", "hour", "day", "month", "weekday")
+# APScheduler reads numbers with Python's \d and int(), which also take other scripts' digits
+# (Arabic-Indic, fullwidth ...), so only what cron itself reads is let through to it.
+_CRON_CHARACTER = re.compile(r"[0-9A-Za-z*,/-]", re.ASCII)
+
+
 def _five_fields(cron: str) -> list[str]:
     parts = cron.split()
     if len(parts) != 5:
@@ -80,6 +86,15 @@ def _five_fields(cron: str) -> list[str]:
                 "weekday, e.g. '0 8 * * 1-5' for 08:00 on weekdays"
             }
         )
+    for name, part in zip(FIELD_NAMES, parts, strict=True):
+        odd = next((ch for ch in part if not _CRON_CHARACTER.fullmatch(ch)), None)
+        if odd is not None:
+            raise InputError(
+                {
+                    "cron": f"the {name} field has {odd!r}, which cron does not read: use the "
+                    "digits 0-9, the signs * , - / and English day or month names"
+                }
+            )
     return parts
 
 
