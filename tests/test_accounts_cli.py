@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from app.accounts import services
 from app.accounts.models import User, UserRole
+from app.db import unit_of_work
 from tests.conftest import open_session
 
 
@@ -70,6 +72,21 @@ def test_reset_password_from_the_command_line(app, runner, people) -> None:
     )
     assert missing.exit_code == 1
     assert "no user has the e-mail address ghost@example.org" in missing.output
+
+
+def test_a_command_line_reset_revokes_unused_links(app, runner, people) -> None:
+    with app.app_context(), unit_of_work() as session:
+        token = services.issue_token(session, people.reviewer.id, "reset", people.admin.id)
+    link = f"/account/set-password/{token}"
+    assert app.test_client().get(link).status_code == 200
+    result = runner.invoke(
+        args=["users", "reset-password", people.reviewer.email, "--password-stdin"],
+        input="a fresh new passphrase\n",
+    )
+    assert result.exit_code == 0, result.output
+    page = app.test_client().get(link)
+    assert page.status_code == 400
+    assert "no longer valid" in page.get_data(as_text=True)
 
 
 def test_demo_seed_creates_one_user_per_role_and_prints_log_ins(app, runner) -> None:

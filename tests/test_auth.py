@@ -229,6 +229,69 @@ def test_without_mail_the_link_is_only_shown_and_nothing_is_kept_in_the_outbox(a
         assert session.exec(select(OutboxMessage)).all() == []
 
 
+def _reset_link(admin_client, user: User) -> str:
+    response = admin_client.post(
+        f"/admin/users/{user.id}/reset-link", data={"csrf_token": csrf_of(admin_client)}
+    )
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    start = body.index("/account/set-password/")
+    return body[start : body.index('"', start)]
+
+
+def _redeem(client, link: str, password: str):
+    return client.post(
+        link,
+        data={"new_password": password, "repeat_password": password, "csrf_token": csrf_of(client)},
+    )
+
+
+def _assert_revoked(app: Flask, link: str) -> None:
+    """The link is refused, on sight and on use, and setting a password through it fails."""
+    page = app.test_client().get(link)
+    assert page.status_code == 400
+    assert "no longer valid" in page.get_data(as_text=True)
+    assert _redeem(app.test_client(), link, "an attacker's passphrase").status_code == 400
+
+
+def test_redeeming_a_link_revokes_the_users_other_links(app, people) -> None:
+    admin = sign_in(app.test_client(), people.admin)
+    older, newer = _reset_link(admin, people.reviewer), _reset_link(admin, people.reviewer)
+    someone_elses = _reset_link(admin, people.manager)
+    assert _redeem(app.test_client(), newer, "the reviewer's new passphrase").status_code == 302
+    _assert_revoked(app, older)
+    assert (
+        _login(app.test_client(), people.reviewer.email, "an attacker's passphrase").status_code
+        == 401
+    )
+    assert (
+        _login(
+            app.test_client(), people.reviewer.email, "the reviewer's new passphrase"
+        ).status_code
+        == 302
+    )
+    assert app.test_client().get(someone_elses).status_code == 200  # only the reviewer's links
+
+
+def test_changing_the_password_revokes_unused_links(app, people) -> None:
+    admin = sign_in(app.test_client(), people.admin)
+    link = _reset_link(admin, people.reviewer)
+    reviewer = sign_in(app.test_client(), people.reviewer)
+    new = "a much longer new passphrase"
+    response = reviewer.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": new,
+            "repeat_password": new,
+            "csrf_token": csrf_of(reviewer),
+        },
+    )
+    assert response.status_code == 302
+    _assert_revoked(app, link)
+    assert _login(app.test_client(), people.reviewer.email, new).status_code == 302
+
+
 def test_an_expired_link_is_refused(app, people) -> None:
     admin = sign_in(app.test_client(), people.admin)
     link = _invite(app, admin)

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import Session, col, delete, func, select
+from sqlmodel import Session, col, delete, func, select, update
 
 from app.accounts.models import ROLES, AccountToken, LoginFailure, User, UserRole
 from app.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
@@ -233,8 +233,30 @@ def change_password(session: Session, user: User, current: str, new: str, repeat
         problems["repeat_password"] = "the two new passwords differ"
     if problems:
         raise InputError(problems)
+    _set_password(session, user, new)
+
+
+def _set_password(session: Session, user: User, new: str) -> None:
+    """Every way of setting a password ends here: the change page, a link, the CLI."""
     user.password_hash = hash_password(new)
+    _revoke_unused_links(session, user.id)
     end_all_sessions(session, user)
+
+
+def _revoke_unused_links(session: Session, user_id: int) -> None:
+    """Links sent before a password was set would otherwise still reopen the account to
+    whoever holds one (an older reset link in a forwarded mail): they expire now. The rows
+    stay, so who issued which link is still on record."""
+    now = utcnow()
+    session.exec(
+        update(AccountToken)
+        .where(
+            col(AccountToken.user_id) == user_id,
+            col(AccountToken.used_at).is_(None),
+            col(AccountToken.expires_at) > now,
+        )
+        .values(expires_at=now)
+    )
 
 
 def _hash_token(token: str) -> str:
@@ -268,7 +290,10 @@ def token_user(session: Session, token: str) -> tuple[AccountToken, User]:
     if row.used_at is not None:
         raise InputError("This link has already been used. Ask an administrator for a new one.")
     if row.expires_at <= utcnow():
-        raise InputError("This link has expired. Ask an administrator for a new one.")
+        raise InputError(
+            "This link is no longer valid: it has expired, or a password has been set for the "
+            "account since it was sent. Ask an administrator for a new one."
+        )
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         raise InputError("This account is disabled. Ask an administrator.")
@@ -276,16 +301,17 @@ def token_user(session: Session, token: str) -> tuple[AccountToken, User]:
 
 
 def redeem_token(session: Session, token: str, new: str, repeat: str) -> User:
-    """Set a password through an invitation or reset link; the link then stops working."""
+    """Set a password through an invitation or reset link; it and every other link of the
+    user then stop working."""
     row, user = token_user(session, token)
     if problem := password_problem(new):
         raise InputError({"new_password": problem})
     if new != repeat:
         raise InputError({"repeat_password": "the two passwords differ"})
     row.used_at = utcnow()
-    user.password_hash = hash_password(new)
     session.add(row)
-    end_all_sessions(session, user)
+    session.flush()  # marked used before the other links are revoked, so it reads "used"
+    _set_password(session, user, new)
     return user
 
 
@@ -296,9 +322,8 @@ def set_password_directly(session: Session, email: str, password: str) -> User:
         raise InputError({"email": f"no user has the e-mail address {email}"})
     if problem := password_problem(password):
         raise InputError({"password": problem})
-    user.password_hash = hash_password(password)
     session.exec(
         delete(LoginFailure).where(col(LoginFailure.throttle_key) == _throttle_keys(email, "")[0])
     )
-    end_all_sessions(session, user)
+    _set_password(session, user, password)
     return user
