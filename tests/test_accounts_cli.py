@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from app.accounts import services
-from app.accounts.models import User, UserRole
+from app.accounts.models import LoginFailure, User, UserRole
 from app.db import unit_of_work
 from tests.conftest import open_session
 
@@ -87,6 +87,19 @@ def test_a_command_line_reset_revokes_unused_links(app, runner, people) -> None:
     page = app.test_client().get(link)
     assert page.status_code == 400
     assert "no longer valid" in page.get_data(as_text=True)
+
+
+def test_a_command_line_reset_lifts_the_lockout(app, runner, people) -> None:
+    with app.app_context(), unit_of_work() as session:
+        for _ in range(services.MAX_FAILURES_PER_ACCOUNT):
+            session.add(LoginFailure(throttle_key="account:reviewer@example.org"))
+    result = runner.invoke(
+        args=["users", "reset-password", "Reviewer@Example.org", "--password-stdin"],
+        input="a fresh new passphrase\n",
+    )
+    assert result.exit_code == 0, result.output
+    with open_session(app) as session:
+        assert session.exec(select(LoginFailure)).all() == []
 
 
 def test_demo_seed_creates_one_user_per_role_and_prints_log_ins(app, runner) -> None:

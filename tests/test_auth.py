@@ -292,6 +292,55 @@ def test_changing_the_password_revokes_unused_links(app, people) -> None:
     assert _login(app.test_client(), people.reviewer.email, new).status_code == 302
 
 
+def _lock_out(app: Flask, user: User) -> None:
+    """Fail to log in until the throttle refuses the account, as the tester did (six tries)."""
+    client = app.test_client()
+    client.get("/login")
+    for _ in range(services.MAX_FAILURES_PER_ACCOUNT + 1):
+        assert _login(client, user.email, "a wrong guess at it").status_code == 401
+    refused = _login(client, user.email, PASSWORD)
+    assert "Too many failed log-ins" in refused.get_data(as_text=True)
+
+
+def _failures(app: Flask) -> dict[str, int]:
+    with open_session(app) as session:
+        keys = session.exec(select(LoginFailure.throttle_key)).all()
+    return {key: keys.count(key) for key in set(keys)}
+
+
+def test_a_reset_link_lifts_the_lockout_of_that_account_only(app, people) -> None:
+    _lock_out(app, people.reviewer)
+    _lock_out(app, people.manager)
+    admin = sign_in(app.test_client(), people.admin)  # before the address counter fills up
+    link = _reset_link(admin, people.reviewer)
+    assert _redeem(app.test_client(), link, "the reviewer's new passphrase").status_code == 302
+
+    limit = services.MAX_FAILURES_PER_ACCOUNT
+    # The address counter is not the account's to clear: it guards every other account.
+    assert _failures(app) == {"account:manager@example.org": limit, "address:127.0.0.1": 2 * limit}
+    new = _login(app.test_client(), people.reviewer.email, "the reviewer's new passphrase")
+    assert new.status_code == 302
+    assert "Too many" in _login(app.test_client(), people.manager.email, PASSWORD).text
+
+
+def test_changing_the_password_lifts_the_lockout(app, people) -> None:
+    reviewer = sign_in(app.test_client(), people.reviewer)  # still signed in on one device
+    _lock_out(app, people.reviewer)
+    new = "a much longer new passphrase"
+    response = reviewer.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": new,
+            "repeat_password": new,
+            "csrf_token": csrf_of(reviewer),
+        },
+    )
+    assert response.status_code == 302
+    assert "account:reviewer@example.org" not in _failures(app)
+    assert _login(app.test_client(), people.reviewer.email, new).status_code == 302
+
+
 def test_an_expired_link_is_refused(app, people) -> None:
     admin = sign_in(app.test_client(), people.admin)
     link = _invite(app, admin)

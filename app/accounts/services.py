@@ -173,7 +173,11 @@ class LoginRefused(Exception):
 
 
 def _throttle_keys(email: str, address: str) -> tuple[str, str]:
-    return f"account:{normalise_email(email)}", f"address:{address}"
+    return _account_key(email), f"address:{address}"
+
+
+def _account_key(email: str) -> str:
+    return f"account:{normalise_email(email)}"
 
 
 def _recent_failures(session: Session, key: str) -> int:
@@ -207,13 +211,19 @@ def authenticate(session: Session, email: str, password: str, address: str) -> U
         session.add(LoginFailure(throttle_key=address_key))
         session.flush()
         raise LoginRefused("That e-mail address and password do not match an active account.")
-    session.exec(delete(LoginFailure).where(col(LoginFailure.throttle_key) == account_key))
+    _clear_account_failures(session, email)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     session.add(user)
     session.flush()
     return user
+
+
+def _clear_account_failures(session: Session, email: str) -> None:
+    """Lift the account's lockout. The per-address counter is left alone: its rows are not tied
+    to one account, and it is what still slows down guessing at every other account."""
+    session.exec(delete(LoginFailure).where(col(LoginFailure.throttle_key) == _account_key(email)))
 
 
 def end_all_sessions(session: Session, user: User) -> None:
@@ -240,6 +250,9 @@ def _set_password(session: Session, user: User, new: str) -> None:
     """Every way of setting a password ends here: the change page, a link, the CLI."""
     user.password_hash = hash_password(new)
     _revoke_unused_links(session, user.id)
+    # Each way proves the account is the person's (or an admin's word for it), as a log-in
+    # does, and guesses at the old password say nothing about the new one.
+    _clear_account_failures(session, user.email)
     end_all_sessions(session, user)
 
 
@@ -322,8 +335,5 @@ def set_password_directly(session: Session, email: str, password: str) -> User:
         raise InputError({"email": f"no user has the e-mail address {email}"})
     if problem := password_problem(password):
         raise InputError({"password": problem})
-    session.exec(
-        delete(LoginFailure).where(col(LoginFailure.throttle_key) == _throttle_keys(email, "")[0])
-    )
     _set_password(session, user, password)
     return user
