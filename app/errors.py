@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 from app.schema import SchemaError
 from app.validation import NotFound as NotFoundError
@@ -44,8 +44,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[str, int]:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        # Not InternalServerError.name: it is a property, so read on the class it renders as
+        # "<property object at 0x...>". A plain heading, like "Not found" above.
         return _render(
             500,
-            InternalServerError.name,
-            "Something went wrong on our side. The error has been logged; please try again.",
+            "Something went wrong",
+            "The fault is on our side and the error has been logged. Please try again.",
         )

@@ -1,4 +1,4 @@
-"""Every page renders real content, and unknown addresses get a proper 404 page."""
+"""Every page renders real content; unknown addresses and bugs get a plain error page."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlmodel import select
 
+from app.accounts.policy import public
 from app.plan.models import FocusArea, Indicator, Initiative, StrategicGoal
 from tests.conftest import open_session
 
@@ -209,6 +210,24 @@ def test_a_status_form_with_an_unreadable_version_is_refused_plainly(
     )
     assert response.status_code == 422
     assert "reload the page" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_an_unexpected_error_gets_a_plain_500_page(app, client, htmx: bool) -> None:
+    def broken() -> str:
+        raise RuntimeError("secret detail of the bug")
+
+    app.add_url_rule("/broken", "broken", public(broken))
+    response = client.get("/broken", headers={"HX-Request": "true"} if htmx else {})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "<h1>Something went wrong <span" in body
+    assert "the error has been logged" in body
+    if not htmx:
+        assert "<title>Something went wrong · RSO Work Plan Tracker</title>" in body
+    # The heading was once the repr of a class property, memory address and all.
+    assert "object at 0x" not in body and "property" not in body
+    assert "secret detail" not in body and "Traceback" not in body
 
 
 def test_an_empty_database_explains_how_to_seed(app, client) -> None:
