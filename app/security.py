@@ -1,4 +1,5 @@
-"""CSRF protection for every state-changing request, and the security headers of every response.
+"""CSRF protection for every state-changing request, the security headers of every response,
+and the one check that a redirect target given by the client stays on this site.
 
 The CSRF token lives in the (signed, HttpOnly) session and must come back with every POST,
 PUT, PATCH or DELETE, either as the ``csrf_token`` form field or, for htmx, as the
@@ -9,8 +10,9 @@ refused as well.
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, abort, request, session
 from werkzeug.wrappers import Response
@@ -33,6 +35,27 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+
+
+# Control characters (C0, DEL, C1) and the backslash: see local_path.
+_UNSAFE_IN_PATH = re.compile(r"[\x00-\x1f\x7f-\x9f\\]")
+
+
+def local_path(target: str | None) -> str | None:
+    """``target`` when it is a path on this site, else None: an open redirect would make
+    phishing links look like ours. Used for every redirect to an address the client sent.
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as a slash, and a proxy
+    or a second decoding may turn %09 or %2F into one: "/<tab>/evil.example", "/\\evil.example"
+    and "/%2F/evil.example" all can become "//evil.example", another host. A target with any
+    of these is refused, never cleaned up (a cleaning rule would have to match every browser).
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    path = unquote(urlsplit(target).path)
+    if _UNSAFE_IN_PATH.search(target) or _UNSAFE_IN_PATH.search(path) or path.startswith("//"):
+        return None
+    return target
 
 
 def csrf_token() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from sqlmodel import select
 
@@ -446,6 +447,19 @@ def test_after_sign_in_only_local_next_addresses_are_followed(client, people) ->
         data={"email": people.reviewer.email, "password": PASSWORD, "csrf_token": csrf_of(client)},
     )
     assert response.location == "/summary"  # the reviewer's home, never the other site
+
+
+@pytest.mark.parametrize("target", ["/\\evil.example", "/%09/evil.example", "/\t/evil.example"])
+def test_after_sign_in_a_next_address_a_browser_reads_as_another_site_is_ignored(
+    client, people, target: str
+) -> None:
+    client.get("/login")
+    response = client.post(
+        "/login",
+        query_string={"next": target},
+        data={"email": people.reviewer.email, "password": PASSWORD, "csrf_token": csrf_of(client)},
+    )
+    assert response.location == "/summary"
 
 
 def test_a_focal_point_sees_only_their_own_states_values(app, people) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlmodel import select
 
 from app.audit.models import AuditEvent
@@ -110,6 +111,38 @@ def test_without_javascript_the_form_redirects_back(app, people) -> None:
     response = _change(manager, initiative, htmx=False, next="/")
     assert response.status_code == 303 and response.location == "/"
     assert "saved" in manager.get("/").get_data(as_text=True)
+
+
+# What a browser (or a second decoding) turns into another site: "//evil.example".
+OFF_SITE = [
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\\evil.example",
+    "//evil.example",
+    "https://evil.example/",
+    "/%09/evil.example",
+    "/%2F/evil.example",
+    "/%5C/evil.example",
+    "/\x7f/evil.example",
+    "javascript:alert(1)",
+    "evil.example",
+]
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
+def test_the_form_never_redirects_off_the_site(app, people, target: str) -> None:
+    manager = sign_in(app.test_client(), people.manager)
+    initiative = _initiative(app)
+    response = _change(manager, initiative, htmx=False, next=target, rag_note="Moved on")
+    assert response.status_code == 303
+    assert response.location == f"/initiatives/{initiative.id}"  # its own page instead
+    assert _initiative(app).rag_note == "Moved on"  # the change itself is saved
+
+
+def test_the_form_returns_to_a_page_with_its_query(app, people) -> None:
+    manager = sign_in(app.test_client(), people.manager)
+    response = _change(manager, _initiative(app), htmx=False, next="/summary?period=2025-Q2")
+    assert response.location == "/summary?period=2025-Q2"
 
 
 def test_a_stale_save_gets_a_conflict_and_keeps_what_was_typed(app, people) -> None:

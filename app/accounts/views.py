@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     current_app,
@@ -24,6 +22,7 @@ from app.accounts.models import ROLES, User
 from app.accounts.policy import public, roles_required, signed_in
 from app.db import request_session
 from app.plan.services import member_states
+from app.security import local_path
 from app.validation import InputError, NotFound, parse_id
 
 bp = Blueprint("accounts", __name__)
@@ -37,13 +36,7 @@ def _home(roles: frozenset[str] | set[str]) -> str:
 
 
 def _safe_next(target: str | None, roles: frozenset[str] | set[str] = frozenset()) -> str:
-    """Only same-site paths: an open redirect would make phishing links look like ours."""
-    if not target:
-        return _home(roles)
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return _home(roles)
-    return target
+    return local_path(target) or _home(roles)
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -12,6 +12,7 @@ from app.db import request_session
 from app.plan import indicators, services, status
 from app.plan import periods as periods_service
 from app.plan.models import Indicator, Initiative
+from app.security import local_path
 from app.validation import InputError
 
 bp = Blueprint("plan", __name__)
@@ -153,7 +154,7 @@ def update_status(initiative_id: int) -> str | Response | tuple[str, int]:
         return cell
     flash(f"Status of {initiative.code} saved.", "success")
     return redirect(
-        _local_path(typed.get("next")) or url_for(".initiative", initiative_id=initiative_id), 303
+        local_path(typed.get("next")) or url_for(".initiative", initiative_id=initiative_id), 303
     )
 
 
@@ -161,12 +162,6 @@ def _status_cell(initiative: Initiative, **context: object) -> str:
     if request.headers.get("HX-Request"):
         return render_template("plan/_status_form.html", initiative=initiative, **context)
     return render_template("plan/status_page.html", initiative=initiative, **context)
-
-
-def _local_path(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
 
 
 @bp.route("/indicators/<int:indicator_id>/edit", methods=["GET", "POST"])
