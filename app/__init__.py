@@ -47,9 +47,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.scheduling.views import bp as scheduling_bp
 
     auth.configure_cookie(app)
-    # Order matters: schema first, then who is asking, whether they may, and CSRF.
+    # Order matters: schema first, then who is asking, whether they may, and CSRF. A NUL
+    # character is refused once the viewer is known (their 400 page keeps their menu): loading
+    # the viewer reads only the signed cookie's user id, never text the request carries.
     app.before_request(_require_current_schema)
     app.before_request(auth.load_viewer)
+    app.before_request(db.refuse_nul_characters)
     app.before_request(policy.enforce)
     security.init_app(app)
     templating.init_app(app)

@@ -69,16 +69,16 @@ def init_app(app: Flask) -> None:
         app.config["DATABASE_URL"], sqlite_busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"]
     )
     app.extensions["db_engine"] = engine
-    app.before_request(_refuse_nul_characters)
     app.after_request(_commit_request_session)
     app.teardown_appcontext(_close_request_session)
 
 
-def _refuse_nul_characters() -> None:
+def refuse_nul_characters() -> None:
     """PostgreSQL cannot store or even compare text holding a NUL character (SQLite can).
 
     No person types one, so a request carrying one is refused as malformed, on every database,
     before any query sees it (otherwise PostgreSQL fails with a DataError: a 500 page).
+    Registered by create_app after the viewer is loaded, so the 400 page shows who is signed in.
     """
     values = [value for _key, value in request.args.items(multi=True)]
     values += (request.view_args or {}).values()

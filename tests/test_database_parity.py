@@ -30,6 +30,16 @@ def test_a_search_with_a_nul_character_is_refused_as_malformed(app, people) -> N
     assert admin.get("/audit?entity_type=initiative&entity_id=1%00").status_code == 400
 
 
+def test_the_refusal_page_still_knows_who_is_signed_in(app, people) -> None:
+    reviewer = sign_in(app.test_client(), people.reviewer)
+    response = reviewer.get("/my-work?x=%00")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert people.reviewer.full_name in body and "Sign out" in body
+    assert ">Sign in<" not in body
+    assert reviewer.get("/my-work").status_code == 200  # and the session goes on
+
+
 def test_a_form_with_a_nul_character_saves_nothing(app, people) -> None:
     manager = sign_in(app.test_client(), people.manager)
     with open_session(app) as session:
