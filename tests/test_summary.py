@@ -484,23 +484,61 @@ def test_a_sparkline_names_every_period_and_leaves_gaps_as_gaps() -> None:
     # Two columns (one path), one gap dot on the baseline, the latest figure written out.
     path = svg.split('<path d="', 1)[1].split('"', 1)[0]
     assert path.count("M") == 2 and path.startswith("M1 3.0h6V22")
-    assert svg.count("<circle") == 1 and ">66.2%</text>" in svg
+    assert svg.count("<circle") == 1
+    # The latest figure is text after the picture (a printed page narrows the picture only).
+    assert svg.endswith('</svg><span class="spark-figure">66.2%</span></span>')
+    assert 'preserveAspectRatio="none"' in svg and 'width="27"' in svg
     empty = str(sparkline([], title="x"))
     assert "x: no periods" in empty and "<path" not in empty
 
 
-def test_a_progress_bar_leaves_room_for_its_figure_and_says_why_it_is_empty() -> None:
+def test_a_progress_bar_writes_its_figure_beside_it_and_says_why_it_is_empty() -> None:
     from app.reports.charts import progress_bar
 
     small, large = str(progress_bar(75, label="A")), str(progress_bar(20054.4, label="B"))
-    assert ">75%</text>" in small and ">20,054%</text>" in large
-    # The figure is written 6 px after the 160 px bar; the picture is wide enough to hold it.
-    assert 'width="196"' in small and 'width="228"' in large
-    assert "B: 20054% of target" in large
+    # The figure is text after the 160 px picture, however many digits it has: a printed page
+    # draws the bar shorter and the figure stays as large as the table's text.
+    assert small.endswith('</svg><span class="bar-figure">75%</span></span>')
+    assert '<span class="bar-figure">20,054%</span>' in large
+    assert 'width="160"' in small and 'width="160"' in large
+    assert 'preserveAspectRatio="none"' in small
+    # One image for a screen reader, named by its words; the picture itself is hidden.
+    assert large.startswith('<span class="bar bar-good" role="img" aria-label="B: 20054% of target')
+    assert '<svg width="160" height="14" viewBox="0 0 160 14" ' in large
+    assert 'aria-hidden="true"><title>B: 20054% of target</title>' in large
     assert str(progress_bar(None, label="C")) == '<span class="muted">No target</span>'
     waiting = '<span class="muted">No approved value yet</span>'
     assert str(progress_bar(None, label="D", target=6)) == waiting
     assert str(progress_bar(None, label="E", target=0)) == waiting
+
+
+def test_the_heat_map_is_drawn_at_its_own_size_and_its_key_is_text_that_wraps() -> None:
+    from app.reports.charts import completeness_heatmap
+
+    legend = [
+        ("approved", "✓", "Approved"),
+        ("returned", "↩", "Returned for changes"),
+        ("not_due", "·", "Not yet due"),
+    ]
+    html = str(
+        completeness_heatmap(
+            ["Atlantis", "<Borduria>"],
+            ["2025-Q3", "2025-Q4"],
+            [[("approved", "✓", "Approved")] * 2, [("not_due", "·", "Not yet due")] * 2],
+            title="Reports",
+            legend=legend,
+        )
+    )
+    # Width and height in pixels (never stretched to the page), in a box a phone scrolls.
+    grid, key = html.split("</svg></div>", 1)
+    assert grid.startswith('<div class="heatmap-scroll"><svg class="chart heatmap" role="img" ')
+    assert 'width="260" height="90" viewBox="0 0 260 90"' in grid
+    # A period is written year over quarter, so a cell needs only the width of the year.
+    assert ">2025</text>" in grid and ">Q3</text>" in grid and ">2025-Q3<" not in grid
+    assert "<title>&lt;Borduria&gt;, 2025-Q4: Not yet due</title>" in grid
+    # The key is a list after the picture: every entry whole, whatever the grid's width.
+    assert key.startswith('<ul class="chart-legend" aria-label="Key"><li><svg ')
+    assert key.count("<li>") == 3 and " Returned for changes</li>" in key and key.endswith("</ul>")
 
 
 def test_badges_escape_whatever_code_they_are_given() -> None:

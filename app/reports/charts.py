@@ -45,18 +45,21 @@ def progress_bar(
         x = round(width * max(0.0, min(expected, 100.0)) / 100)
         marker = (
             f'<line class="bar-expected" x1="{x}" y1="0" x2="{x}" y2="14" '
-            'stroke="#1b2430" stroke-width="2"/>'
+            'stroke="#1b2430" stroke-width="2" vector-effect="non-scaling-stroke"/>'
         )
     figure = f"{percent:,.0f}%"
-    # Room for the figure beside the bar, however many digits it has (8 px a character).
-    total = width + 12 + 8 * len(figure)
+    # The figure is text beside the picture, not in it: it keeps the page's font size wherever
+    # the bar is drawn, and a printed page can draw the bar shorter (the picture stretches, the
+    # marker keeps its stroke) without shrinking the figure. The wrapper is the one image a
+    # screen reader meets, named by its title.
     # Every interpolated text is escaped above; the rest is numbers.
     return Markup(  # noqa: S704
-        f'<svg class="bar bar-{tone}" role="img" width="{total}" height="14" '
-        f'viewBox="0 0 {total} 14" aria-label="{title}"><title>{title}</title>'
+        f'<span class="bar bar-{tone}" role="img" aria-label="{title}">'
+        f'<svg width="{width}" height="14" viewBox="0 0 {width} 14" '
+        f'preserveAspectRatio="none" aria-hidden="true"><title>{title}</title>'
         f'<rect class="bar-track" x="0" y="2" width="{width}" height="10" rx="3"/>'
         f'<rect class="bar-fill" x="0" y="2" width="{filled}" height="10" rx="3"/>'
-        f'{marker}<text x="{width + 6}" y="11">{figure}</text></svg>'
+        f'{marker}</svg><span class="bar-figure">{figure}</span></span>'
     )
 
 
@@ -121,7 +124,7 @@ def sparkline(
     empty period never reads as zero.
     """
     step, height, base = 9, 26, 22
-    width = step * max(len(points), 1) + 58
+    width = step * max(len(points), 1)
     top = max((abs(v) for _, v in points if v is not None), default=0)
     scale = (base - 3) / top if top else 0
     suffix = _escaped(unit_suffix)
@@ -146,14 +149,16 @@ def sparkline(
         x += step
     heading = f"{escape(title)}: {'; '.join(described) if points else 'no periods'}"
     path = f'<path d="{"".join(columns)}" fill="#0b3d63"/>' if columns else ""
+    # The latest figure is text beside the picture (as for progress_bar): a printed page draws
+    # the columns narrower and the figure stays as large as the table's text.
     # Names and the title are escaped above; figures are digits; the rest is numbers.
     return Markup(  # noqa: S704
-        f'<svg class="spark" role="img" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" aria-label="{heading}"><title>{heading}</title>'
+        f'<span class="spark" role="img" aria-label="{heading}">'
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'preserveAspectRatio="none" aria-hidden="true"><title>{heading}</title>'
         f'<line x1="0" y1="{base + 0.5}" x2="{step * len(points)}" y2="{base + 0.5}" '
-        f'stroke="#8894a3" stroke-width="1"/>{path}{"".join(gaps)}'
-        f'<text x="{step * len(points) + 4}" y="{base - 4}" font-size="11" '
-        f'fill="#1b2430">{latest}</text></svg>'
+        f'stroke="#8894a3" stroke-width="1" vector-effect="non-scaling-stroke"/>'
+        f'{path}{"".join(gaps)}</svg><span class="spark-figure">{latest}</span></span>'
     )
 
 
@@ -251,21 +256,32 @@ def completeness_heatmap(
     category, so the grid is not read by colour alone.
 
     ``cells[r][c]`` is ``(category, symbol, words)``; ``legend`` lists the same triples.
+
+    The grid is drawn at its own size (width and height in pixels, never stretched to the
+    page): its text stays as large as the page's small print on a wide screen, a phone scrolls
+    it sideways (the page puts it in a scrolling box) and a plan's twelve quarters fit an A4
+    page's width. The legend is HTML after the picture, so it wraps to whatever width there is
+    and is never cut off, however few periods the grid has.
     """
-    # Cells wide enough for a period code ("2025-Q3") at the header's font size.
-    label_width, cell_w, cell_h, head = 170, 56, 20, 44
+    # A period code ("2025-Q3") is written on two lines, year over quarter, so a cell needs
+    # only the width of "2025" at the header's font size.
+    label_width, cell_w, cell_h, head = 170, 40, 20, 44
     width = label_width + cell_w * max(len(columns), 1) + 10
-    height = head + cell_h * len(row_names) + 30
+    height = head + cell_h * len(row_names) + 6
     parts = [
-        f'<svg class="chart heatmap" role="img" viewBox="0 0 {width} {height}" '
-        f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
+        f'<div class="heatmap-scroll"><svg class="chart heatmap" role="img" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" aria-label="{escape(title)}">'
+        f"<title>{escape(title)}</title>"
     ]
     for c, name in enumerate(columns):
         x = label_width + c * cell_w + cell_w / 2
-        parts.append(
-            f'<text x="{x:.1f}" y="{head - 8}" text-anchor="middle" font-size="10" '
-            f'fill="#4f5b6a">{escape(name)}</text>'
-        )
+        year, dash, rest = name.partition("-")
+        lines = [(year, head - 20), (rest, head - 8)] if dash else [(name, head - 8)]
+        for text, y in lines:
+            parts.append(
+                f'<text x="{x:.1f}" y="{y}" text-anchor="middle" font-size="10" '
+                f'fill="#4f5b6a">{escape(text)}</text>'
+            )
     for r, row_name in enumerate(row_names):
         y = head + r * cell_h
         short = row_name if len(row_name) <= 26 else row_name[:25] + "…"
@@ -282,18 +298,15 @@ def completeness_heatmap(
                 f'fill="{fill}"/><text x="{x + cell_w / 2:.1f}" y="{y + 14}" '
                 f'text-anchor="middle" font-size="12" fill="{ink}">{escape(symbol)}</text></g>'
             )
-    legend_y = head + cell_h * len(row_names) + 20
-    x = 0
+    parts.append('</svg></div><ul class="chart-legend" aria-label="Key">')
     for category, symbol, words in legend:
         fill, ink = COMPLETENESS_STYLE.get(category, ("#ffffff", "#1b2430"))
         parts.append(
-            f'<rect x="{x}" y="{legend_y - 11}" width="16" height="14" fill="{fill}"/>'
-            f'<text x="{x + 8}" y="{legend_y}" text-anchor="middle" font-size="10" '
-            f'fill="{ink}">{escape(symbol)}</text>'
-            f'<text x="{x + 20}" y="{legend_y}" font-size="10" fill="#1b2430">'
-            f"{escape(words)}</text>"
+            '<li><svg width="16" height="14" viewBox="0 0 16 14" aria-hidden="true">'
+            f'<rect width="16" height="14" fill="{fill}"/><text x="8" y="11" '
+            f'text-anchor="middle" font-size="10" fill="{ink}">{escape(symbol)}</text></svg> '
+            f"{escape(words)}</li>"
         )
-        x += 22 + 6 * len(words) + 14
-    parts.append("</svg>")
+    parts.append("</ul>")
     # Names and words are escaped where they are interpolated; the rest is numbers.
     return Markup("".join(parts))  # noqa: S704
