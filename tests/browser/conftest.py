@@ -180,6 +180,14 @@ def phone(browser, live_server, signed_in_state, request) -> Iterator[Visit]:
 
 
 @pytest.fixture
+def no_script(browser, live_server, signed_in_state, request) -> Iterator[Visit]:
+    """A tab at laptop width with JavaScript off: whatever passes here needs no script."""
+    yield from _open(
+        browser, live_server, signed_in_state, request, LAPTOP, java_script_enabled=False
+    )
+
+
+@pytest.fixture
 def signed_out(browser, live_server, request) -> Iterator[Visit]:
     """A tab at laptop width with no session: the test signs in through /login itself."""
     yield from _open(browser, live_server, None, request, LAPTOP)
