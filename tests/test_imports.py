@@ -215,6 +215,27 @@ def test_a_workbook_for_another_state_is_refused(app, people, focal) -> None:
     assert "This workbook is for Malaysia" in response.get_data(as_text=True)
 
 
+def test_a_refused_workbook_for_another_state_stays_out_of_that_states_history(app, people) -> None:
+    """Sending Thailand's template as Malaysia's focal point must not put an entry, named by
+    the sender, into Thailand's upload history: it is the sender's and the managers' only."""
+    manager = sign_in(app.test_client(), people.manager)
+    thai_template = download_template(manager, _period_id(app), people.thailand.id)
+    malaysian = sign_in(app.test_client(), people.other_focal_point)
+    name = "URGENT re-upload your report here.xlsx"
+    response = _upload(malaysian, fill(thai_template, valid_answers(thai_template)), name=name)
+    assert response.status_code == 422
+    assert "This workbook is for Thailand" in response.get_data(as_text=True)
+    upload = _latest(app)
+    assert upload.member_state_id != people.thailand.id
+
+    thai = sign_in(app.test_client(), people.focal_point)
+    assert name not in thai.get("/uploads").get_data(as_text=True)
+    assert thai.get(f"/uploads/{upload.id}").status_code == 404
+    assert malaysian.get(f"/uploads/{upload.id}").status_code == 200
+    assert name in malaysian.get("/uploads").get_data(as_text=True)
+    assert name in manager.get("/uploads").get_data(as_text=True)
+
+
 def test_a_manager_uploads_on_behalf_of_a_state(app, people) -> None:
     manager = sign_in(app.test_client(), people.manager)
     template = download_template(manager, _period_id(app), people.malaysia.id)
@@ -496,3 +517,43 @@ def test_the_annotated_copy_holds_no_live_formula(app, focal, template) -> None:
         if problem["cell"]:
             comment = workbook[problem["sheet"]][problem["cell"].split(":")[0]].comment
             assert comment is not None and problem["message"] in comment.text
+
+
+def test_migration_0009_detaches_refused_uploads_already_filed_under_another_state(
+    app, people
+) -> None:
+    """Uploads refused before the fix kept the state the workbook named; the migration clears
+    it when the sender, not a manager, reports for another state (or none)."""
+    from app import schema
+
+    engine, url = app.extensions["db_engine"], app.config["DATABASE_URL"]
+    schema.downgrade(engine, url, "0008")
+    sent = {
+        "by the other state": (people.other_focal_point.id, "refused"),
+        "by a manager": (people.manager.id, "refused"),
+        "by its own focal point": (people.focal_point.id, "refused"),
+        "previewed": (people.other_focal_point.id, "previewed"),
+    }
+    with open_session(app) as session:
+        for name, (sender, outcome) in sent.items():
+            session.add(
+                Upload(
+                    uploaded_by_id=sender,
+                    original_name=name,
+                    stored_name="x.xlsx",
+                    file_sha256="0" * 64,
+                    size_bytes=1,
+                    outcome=outcome,
+                    member_state_id=people.thailand.id,
+                )
+            )
+        session.commit()
+    schema.upgrade(engine, url)
+    with open_session(app) as session:
+        states = dict(session.exec(select(Upload.original_name, Upload.member_state_id)).all())
+    assert states == {
+        "by the other state": None,
+        "by a manager": people.thailand.id,
+        "by its own focal point": people.thailand.id,
+        "previewed": people.thailand.id,  # never happened: only refusals were misfiled
+    }

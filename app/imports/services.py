@@ -198,8 +198,9 @@ def receive(
     state, period, problems = checks.check_metadata(parsed, states, periods)
     if problems:
         return _refuse(session, upload, problems)
-    upload.member_state_id, upload.reporting_period_id = state.id, period.id
-    if viewer is not None and viewer.is_focal_point_only and viewer.member_state_id != state.id:
+    if _reports_elsewhere(viewer, state):
+        # Not filed under the state the workbook names: that state's focal points would see
+        # it in their history and could open it. It stays the sender's (and the managers').
         return _refuse(
             session,
             upload,
@@ -214,6 +215,7 @@ def receive(
                 )
             ],
         )
+    upload.member_state_id, upload.reporting_period_id = state.id, period.id
     reported = checks.reported_indicators(session, state.id, period)
     checked = checks.check_rows(
         parsed, state, period, reported, lambda codes: _codes_in_plan(session, codes)
@@ -224,6 +226,13 @@ def receive(
     if problems:
         return _refuse(session, upload, problems)
     return _preview(session, upload, state, period, checked, viewer)
+
+
+def _reports_elsewhere(viewer: Viewer | None, state: MemberState) -> bool:
+    """Only managers (and the inbox, which acts as one) send workbooks for any state."""
+    if viewer is None or viewer.has("rso_manager"):
+        return False
+    return viewer.member_state_id != state.id
 
 
 def _codes_in_plan(session: Session, codes: set[str]) -> set[str]:
