@@ -236,6 +236,82 @@ def test_a_refused_workbook_for_another_state_stays_out_of_that_states_history(a
     assert name in manager.get("/uploads").get_data(as_text=True)
 
 
+def _set_status(app: Flask, *, report: str | None = None, period: str | None = None) -> None:
+    """Move the (only) report and/or the period on, as a review or closing the period would."""
+    with open_session(app) as session:
+        if report:
+            submission = session.exec(select(Submission)).one()
+            submission.status = report
+            submission.version += 1
+            session.add(submission)
+        if period:
+            row = session.get(ReportingPeriod, _period_id(app))
+            row.status = period
+            session.add(row)
+        session.commit()
+
+
+def _load(app: Flask, client: FlaskClient, data: bytes) -> None:
+    _upload(client, data)
+    assert _commit(client, _latest(app).id).status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("report", "period", "said"),
+    [
+        (None, "closed", "2025-Q3 is closed; ask an RSO manager to record a late report."),
+        ("draft", "closed", "2025-Q3 is closed. Only an RSO manager can correct it now."),
+        (
+            "submitted",
+            None,
+            "This report has been submitted. It can be changed again if a manager returns it.",
+        ),
+        (
+            "approved",
+            None,
+            "This report has been approved. Only an RSO manager can correct it now.",
+        ),
+    ],
+)
+def test_a_report_the_focal_point_may_not_change_is_refused_on_upload(
+    app, people, focal, template, report, period, said
+) -> None:
+    """Web entry refuses a focal point a closed period or a report sent for review; the upload
+    says so at once, in the same words, instead of previewing values it cannot load."""
+    answers = valid_answers(template)
+    if report:
+        _load(app, focal, fill(template, answers))
+    _set_status(app, report=report if report != "draft" else None, period=period)
+    answers["3.1.c"]["Value"] = 99
+    response = _upload(focal, fill(template, answers))
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert said.replace("'", "&#39;") in body
+    assert "Load these values" not in body
+    assert [p["message"] for p in _latest(app).problems] == [said]
+
+    manager = sign_in(app.test_client(), people.manager)  # managers correct, as on the web
+    response = _upload(manager, fill(template, answers))
+    assert response.status_code == 200 and _latest(app).outcome == "previewed"
+
+
+def test_loading_names_the_status_the_report_reached_after_the_preview(
+    app, focal, template
+) -> None:
+    answers = valid_answers(template)
+    _load(app, focal, fill(template, answers))
+    answers["3.1.c"]["Value"] = 99
+    _upload(focal, fill(template, answers))
+    upload = _latest(app)
+    assert upload.outcome == "previewed"
+    _set_status(app, report="approved")  # reviewed while the preview was open
+    response = _commit(focal, upload.id)
+    assert response.status_code == 409
+    body = response.get_data(as_text=True)
+    assert "This report has been approved" in body and "has been submitted" not in body
+    assert not any(v.value == 99 for v in _values(app))
+
+
 def test_a_manager_uploads_on_behalf_of_a_state(app, people) -> None:
     manager = sign_in(app.test_client(), people.manager)
     template = download_template(manager, _period_id(app), people.malaysia.id)

@@ -216,6 +216,9 @@ def receive(
             ],
         )
     upload.member_state_id, upload.reporting_period_id = state.id, period.id
+    refusal = _edit_refusal(session, state.id, period, viewer)
+    if refusal:  # said now, not after a preview whose Load button could only fail
+        return _refuse(session, upload, [Problem("", "", refusal)])
     reported = checks.reported_indicators(session, state.id, period)
     checked = checks.check_rows(
         parsed, state, period, reported, lambda codes: _codes_in_plan(session, codes)
@@ -233,6 +236,19 @@ def _reports_elsewhere(viewer: Viewer | None, state: MemberState) -> bool:
     if viewer is None or viewer.has("rso_manager"):
         return False
     return viewer.member_state_id != state.id
+
+
+def _edit_refusal(
+    session: Session, state_id: int, period: ReportingPeriod, viewer: Viewer | None
+) -> str | None:
+    """Why the values could not be loaded into the state's report now, as web entry says it."""
+    status = session.exec(
+        select(Submission.status).where(
+            Submission.member_state_id == state_id,
+            Submission.reporting_period_id == period.id,
+        )
+    ).first()
+    return subs.edit_refusal(viewer or SYSTEM_VIEWER, state_id, period, status)
 
 
 def _codes_in_plan(session: Session, codes: set[str]) -> set[str]:

@@ -110,7 +110,7 @@ def open_submission(
     if existing is not None:
         return existing
     if period.status == "closed" and not viewer.has("rso_manager"):
-        raise Forbidden(f"{period.code} is closed; ask an RSO manager to record a late report.")
+        raise Forbidden(_closed_refusal(period, None))
     submission = Submission(member_state_id=member_state_id, reporting_period_id=period_id)
     session.add(submission)
     session.flush()
@@ -286,20 +286,45 @@ def apply_entries(
     return changed
 
 
+# Why a focal point may no longer change a report, by its status.
+LOCKED_STATUSES = {
+    "submitted": (
+        "This report has been submitted. It can be changed again if a manager returns it."
+    ),
+    "approved": "This report has been approved. Only an RSO manager can correct it now.",
+}
+
+
+def edit_refusal(
+    viewer: Viewer, member_state_id: int, period: ReportingPeriod, status: str | None
+) -> str | None:
+    """Why this person may not change the state's report for the period, or None if they may.
+
+    ``status`` is None while the state has no report for the period yet. The one statement of
+    the rule, for web entry and for workbook uploads (checked on upload and again on loading).
+    """
+    if viewer.has("rso_manager"):
+        return None
+    if not (viewer.has("focal_point") and viewer.member_state_id == member_state_id):
+        return "Only the state's focal points and RSO managers change this report."
+    if period.status == "closed":
+        return _closed_refusal(period, status)
+    if status is None or status in EDITABLE:
+        return None
+    return LOCKED_STATUSES[status]
+
+
+def _closed_refusal(period: ReportingPeriod, status: str | None) -> str:
+    if status is None:
+        return f"{period.code} is closed; ask an RSO manager to record a late report."
+    return f"{period.code} is closed. Only an RSO manager can correct it now."
+
+
 def check_may_edit(session: Session, submission: Submission, viewer: Viewer) -> None:
     period = session.get(ReportingPeriod, submission.reporting_period_id)
-    is_manager = viewer.has("rso_manager")
-    is_own_focal_point = (
-        viewer.has("focal_point") and viewer.member_state_id == submission.member_state_id
-    )
-    if not (is_manager or is_own_focal_point):
-        raise Forbidden("Only the state's focal points and RSO managers change this report.")
-    if period.status == "closed" and not is_manager:
-        raise Forbidden(f"{period.code} is closed. Only an RSO manager can correct it now.")
-    if submission.status not in EDITABLE and not is_manager:
-        raise Forbidden(
-            "This report has been submitted. It can be changed again if a manager returns it."
-        )
+    refusal = edit_refusal(viewer, submission.member_state_id, period, submission.status)
+    if refusal:
+        raise Forbidden(refusal)
 
 
 def edits_only(form: Mapping[str, str]) -> dict[str, str]:
