@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import threading
 from datetime import date
 from pathlib import Path
@@ -103,6 +104,33 @@ def test_a_valid_upload_is_previewed_then_committed(app, focal, template) -> Non
     assert len(values) == len(answers) and all(v.source == "upload" for v in values)
     assert _latest(app).outcome == "committed"
     assert Path(app.config["STORAGE_DIR"], "archive", f"{upload.file_sha256}.xlsx").exists()
+
+
+def test_a_preview_opens_no_report(app, focal, template) -> None:
+    """The preview page says nothing has been saved: no draft report may appear for the period
+    (on "my work" and the submissions list) until the values are loaded."""
+    _upload(focal, fill(template, valid_answers(template)))
+    upload = _latest(app)
+    assert upload.outcome == "previewed" and upload.submission_id is None
+    with open_session(app) as session:
+        assert session.exec(select(Submission)).all() == []
+    assert PERIOD not in focal.get("/submissions").get_data(as_text=True)
+    assert "Not started" in _my_work_row(focal) and "Draft" not in _my_work_row(focal)
+
+    assert _commit(focal, upload.id).status_code == 303
+    with open_session(app) as session:
+        submission = session.exec(select(Submission)).one()
+    assert (submission.status, submission.version) == ("draft", 2)
+    assert _latest(app).submission_id == submission.id
+    assert all(v.submission_id == submission.id for v in _values(app))
+    assert PERIOD in focal.get("/submissions").get_data(as_text=True)
+    assert "Draft" in _my_work_row(focal)
+
+
+def _my_work_row(client: FlaskClient) -> str:
+    """The period's row in the focal point's "my work" table."""
+    page = client.get("/my-work").get_data(as_text=True)
+    return re.search(rf'<td class="code">{PERIOD}</td>.*?</tr>', page, re.S).group(0)
 
 
 def test_uploading_the_same_data_again_changes_nothing(app, focal, template) -> None:

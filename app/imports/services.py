@@ -47,6 +47,10 @@ if TYPE_CHECKING:
 SYSTEM_VIEWER = Viewer(None, frozenset({"rso_manager"}), None, "imports inbox")
 
 
+# A report's version when it is opened: what a preview made before the report existed saw.
+FIRST_VERSION: int = Submission.model_fields["version"].default
+
+
 class CommitRefused(Exception):
     """The preview can no longer be applied (already loaded, report changed, not allowed)."""
 
@@ -216,7 +220,10 @@ def receive(
             ],
         )
     upload.member_state_id, upload.reporting_period_id = state.id, period.id
-    refusal = _edit_refusal(session, state.id, period, viewer)
+    report = _report_of(session, state.id, period.id)
+    refusal = subs.edit_refusal(
+        viewer or SYSTEM_VIEWER, state.id, period, report.status if report else None
+    )
     if refusal:  # said now, not after a preview whose Load button could only fail
         return _refuse(session, upload, [Problem("", "", refusal)])
     reported = checks.reported_indicators(session, state.id, period)
@@ -228,7 +235,7 @@ def receive(
     problems = parsed.problems + checked.problems
     if problems:
         return _refuse(session, upload, problems)
-    return _preview(session, upload, state, period, checked, viewer)
+    return _preview(session, upload, state, period, checked, report)
 
 
 def _reports_elsewhere(viewer: Viewer | None, state: MemberState) -> bool:
@@ -238,17 +245,14 @@ def _reports_elsewhere(viewer: Viewer | None, state: MemberState) -> bool:
     return viewer.member_state_id != state.id
 
 
-def _edit_refusal(
-    session: Session, state_id: int, period: ReportingPeriod, viewer: Viewer | None
-) -> str | None:
-    """Why the values could not be loaded into the state's report now, as web entry says it."""
-    status = session.exec(
-        select(Submission.status).where(
+def _report_of(session: Session, state_id: int, period_id: int) -> Submission | None:
+    """The state's report for the period if one was opened; never opens one."""
+    return session.exec(
+        select(Submission).where(
             Submission.member_state_id == state_id,
-            Submission.reporting_period_id == period.id,
+            Submission.reporting_period_id == period_id,
         )
     ).first()
-    return subs.edit_refusal(viewer or SYSTEM_VIEWER, state_id, period, status)
 
 
 def _codes_in_plan(session: Session, codes: set[str]) -> set[str]:
@@ -277,9 +281,10 @@ def _preview(
     state: MemberState,
     period: ReportingPeriod,
     checked: checks.CheckedWorkbook,
-    viewer: Viewer | None,
+    report: Submission | None,
 ) -> Upload:
-    submission = _submission_for(session, state, period, viewer)
+    """Count what loading would change; writes the upload only (the report is opened by the
+    load: a preview is a look, and a draft it left behind would show as started)."""
     current = _current_values(session, state.id, period.id)
     counts = {"new": 0, "changed": 0, "unchanged": 0, "ignored": checked.ignored_rows}
     for entry in checked.entries:
@@ -293,8 +298,8 @@ def _preview(
     rows = checks.stored_rows(checked.entries)
     checked.entries.clear()  # the stored rows are all that is kept
     upload.content_hash = checks.content_hash(state, period, rows)
-    upload.submission_id = submission.id
-    upload.base_version = submission.version
+    upload.submission_id = report.id if report else None
+    upload.base_version = report.version if report else FIRST_VERSION
     upload.counts = counts
     upload.rows = rows
     upload.outcome = "previewed" if counts["new"] or counts["changed"] else "unchanged"
@@ -303,12 +308,18 @@ def _preview(
     return upload
 
 
-def _submission_for(
-    session: Session, state: MemberState, period: ReportingPeriod, viewer: Viewer | None
-) -> Submission:
-    if viewer is None:  # the inbox scan acts for the system, like a manager would
-        viewer = SYSTEM_VIEWER
-    return subs.open_submission(session, state.id, period.id, viewer)
+def _report_to_load(session: Session, upload: Upload, viewer: Viewer) -> Submission:
+    """The state's report, locked until the load commits; opened now if there is none yet."""
+    report = _report_of(session, upload.member_state_id, upload.reporting_period_id)
+    if report is None:
+        period = session.get(ReportingPeriod, upload.reporting_period_id)
+        refusal = subs.edit_refusal(viewer, upload.member_state_id, period, None)
+        if refusal:
+            raise CommitRefused(refusal)
+        report = subs.open_submission(
+            session, upload.member_state_id, upload.reporting_period_id, viewer
+        )
+    return subs.get_submission(session, report.id, viewer, for_update=True)
 
 
 def _current_values(session: Session, state_id: int, period_id: int) -> dict[int, Any]:
@@ -402,7 +413,7 @@ def commit(session: Session, upload: Upload, viewer: Viewer) -> int:
                 "stale": "The report changed after this preview; upload the workbook again.",
             }[upload.outcome]
         )
-    submission = subs.get_submission(session, upload.submission_id, viewer, for_update=True)
+    submission = _report_to_load(session, upload, viewer)
     try:
         subs.check_may_edit(session, submission, viewer)
     except subs.Forbidden as refused:
@@ -416,6 +427,7 @@ def commit(session: Session, upload: Upload, viewer: Viewer) -> int:
             "on the web). Upload the workbook again to see the new changes."
         )
     _claim(session, upload, submission)
+    upload.submission_id = submission.id
     period = session.get(ReportingPeriod, submission.reporting_period_id)
     closed_correction = period.status == "closed"
     reason = f"workbook upload {upload.id}"

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.accounts.services import Viewer
@@ -112,8 +113,18 @@ def open_submission(
     if period.status == "closed" and not viewer.has("rso_manager"):
         raise Forbidden(_closed_refusal(period, None))
     submission = Submission(member_state_id=member_state_id, reporting_period_id=period_id)
-    session.add(submission)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(submission)
+    except IntegrityError:
+        # Opened at the same moment by someone else (two loads of a workbook racing, on
+        # PostgreSQL): the unique key kept one; use it.
+        return session.exec(
+            select(Submission).where(
+                Submission.member_state_id == member_state_id,
+                Submission.reporting_period_id == period_id,
+            )
+        ).one()
     _event(session, submission, None, "draft", viewer, "")
     return submission
 
