@@ -160,6 +160,56 @@ def test_a_corrected_file_replaces_the_values_it_covers(app, focal, template) ->
     assert len(changed) == 1 and changed[0].version == 2
 
 
+def test_a_preview_overtaken_by_a_later_load_says_so_once_and_offers_no_load(
+    app, focal, template
+) -> None:
+    answers = valid_answers(template)
+    _load(app, focal, fill(template, answers))
+    answers["3.1.c"]["Value"] = 99
+    _upload(focal, fill(template, answers))
+    old = _latest(app).id
+    answers["3.1.c"]["Value"] = 50
+    answers["2.1.b"]["Narrative"] = "Changed since"
+    _load(app, focal, fill(template, answers))  # a later workbook loaded first
+
+    page = focal.get(f"/uploads/{old}").get_data(as_text=True)
+    assert "changed after this preview" in page
+    assert "Load these values" not in page
+    assert "<strong>1</strong> changed" not in page  # counts made against the old report
+
+    response = _commit(focal, old)
+    assert response.status_code == 409
+    body = response.get_data(as_text=True)
+    assert body.count("after this preview") == 1 and "Load these values" not in body
+    with open_session(app) as session:
+        assert session.get(Upload, old).outcome == "stale"
+    assert focal.get(f"/uploads/{old}").get_data(as_text=True).count("after this preview") == 1
+
+
+def test_a_preview_the_focal_point_can_no_longer_load_says_why(app, focal, template) -> None:
+    answers = valid_answers(template)
+    _load(app, focal, fill(template, answers))
+    answers["3.1.c"]["Value"] = 99
+    _upload(focal, fill(template, answers))
+    upload = _latest(app)
+    _set_status(app, report="submitted")
+    page = focal.get(f"/uploads/{upload.id}").get_data(as_text=True)
+    assert "This report has been submitted" in page and "Load these values" not in page
+
+
+def _preview_row(body: str, code: str) -> list[str]:
+    """The field, "now" and "after loading" cells of an indicator's row in the preview."""
+    row = re.search(rf'<span class="code">{re.escape(code)}</span>.*?</tr>', body, re.S).group(0)
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row)]
+
+
+def test_a_new_percentage_is_previewed_as_typed(app, focal, template) -> None:
+    answers = valid_answers(template)
+    answers["SG2.a"] = {"Numerator": 3, "Denominator": 4}
+    body = _upload(focal, fill(template, answers)).get_data(as_text=True)
+    assert _preview_row(body, "SG2.a") == ["new", "—", "3 / 4"]
+
+
 def test_every_problem_is_reported_with_its_cell_at_once(app, focal, template) -> None:
     answers = valid_answers(template)
     answers["3.1.c"]["Value"] = "twelve"

@@ -51,6 +51,12 @@ SYSTEM_VIEWER = Viewer(None, frozenset({"rso_manager"}), None, "imports inbox")
 FIRST_VERSION: int = Submission.model_fields["version"].default
 
 
+STALE = (
+    "The report was changed after this preview (by another upload or on the web). "
+    "Upload the workbook again to see the new changes."
+)
+
+
 class CommitRefused(Exception):
     """The preview can no longer be applied (already loaded, report changed, not allowed)."""
 
@@ -357,34 +363,60 @@ def preview_changes(session: Session, upload: Upload) -> list[Change]:
     if not rows:
         return []
     current = _current_values(session, upload.member_state_id, upload.reporting_period_id)
-    titles: dict[int, str] = {}
-    ids = [r["indicator_id"] for r in rows]
-    for start in range(0, len(ids), 5000):
-        titles.update(
-            session.exec(
-                select(Indicator.id, Indicator.title).where(
-                    col(Indicator.id).in_(ids[start : start + 5000])
-                )
-            ).all()
-        )
+    indicators = _titles_and_units(session, [r["indicator_id"] for r in rows])
     changes = []
     for row in rows:
         entry = checks.RowEntry(**{"row": 0, **row})
+        title, unit = indicators.get(entry.indicator_id, ("", ""))
         stored = current.get(entry.indicator_id)
         if stored is None:
-            changes.append(
-                Change(
-                    entry.code,
-                    titles.get(entry.indicator_id, ""),
-                    "new",
-                    None,
-                    entry.value if entry.text_value is None else entry.text_value,
-                )
-            )
+            changes.append(Change(entry.code, title, "new", None, _typed(unit, entry)))
             continue
         for name, old, new in _differences(stored, entry):
-            changes.append(Change(entry.code, titles.get(entry.indicator_id, ""), name, old, new))
+            changes.append(Change(entry.code, title, name, old, new))
     return changes
+
+
+def _titles_and_units(session: Session, ids: list[int]) -> dict[int, tuple[str, str]]:
+    found: dict[int, tuple[str, str]] = {}
+    for start in range(0, len(ids), 5000):
+        for id_, title, unit in session.exec(
+            select(Indicator.id, Indicator.title, Indicator.unit).where(
+                col(Indicator.id).in_(ids[start : start + 5000])
+            )
+        ).all():
+            found[id_] = (title, unit)
+    return found
+
+
+def _typed(unit: str, entry: checks.RowEntry) -> str | None:
+    """A new row's answer as it was typed (a percentage has no value until it is loaded)."""
+    if unit == "percentage":
+        return f"{_number(entry.numerator)} / {_number(entry.denominator)}"
+    if entry.text_value is not None:
+        return entry.text_value
+    return None if entry.value is None else _number(entry.value)
+
+
+def _number(value: float | None) -> str:
+    """12.0 as "12" and 3.5 as "3.5": the number as typed, not as stored."""
+    if value is None:
+        return "—"
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def load_refusal(session: Session, upload: Upload, viewer: Viewer) -> str | None:
+    """Why this viewer could not load a previewed upload now, or None: the commit's own checks,
+    read without locking, so an overtaken preview says so instead of offering its Load button."""
+    if upload.outcome != "previewed":
+        return None
+    report = _report_of(session, upload.member_state_id, upload.reporting_period_id)
+    period = session.get(ReportingPeriod, upload.reporting_period_id)
+    status = report.status if report else None
+    refusal = subs.edit_refusal(viewer, upload.member_state_id, period, status)
+    if refusal is None and (report.version if report else FIRST_VERSION) != upload.base_version:
+        refusal = STALE
+    return refusal
 
 
 def get_upload(session: Session, upload_id: int, viewer: Viewer) -> Upload:
@@ -410,7 +442,7 @@ def commit(session: Session, upload: Upload, viewer: Viewer) -> int:
                 "committed": "This upload has already been loaded.",
                 "unchanged": "Nothing to load: the report already holds exactly these values.",
                 "refused": "This upload was refused; fix the workbook and upload it again.",
-                "stale": "The report changed after this preview; upload the workbook again.",
+                "stale": STALE,
             }[upload.outcome]
         )
     submission = _report_to_load(session, upload, viewer)
@@ -422,10 +454,7 @@ def commit(session: Session, upload: Upload, viewer: Viewer) -> int:
         upload.outcome = "stale"
         session.add(upload)
         session.flush()
-        raise CommitRefused(
-            "The report was changed after this preview (by another upload or "
-            "on the web). Upload the workbook again to see the new changes."
-        )
+        raise CommitRefused(STALE)
     _claim(session, upload, submission)
     upload.submission_id = submission.id
     period = session.get(ReportingPeriod, submission.reporting_period_id)

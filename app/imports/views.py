@@ -19,6 +19,7 @@ from app.accounts.auth import current_viewer
 from app.accounts.policy import roles_required
 from app.db import request_session
 from app.imports import services
+from app.imports.models import Upload
 from app.imports.safety import Limits
 from app.plan.models import MemberState, ReportingPeriod
 from app.plan.services import member_states, reporting_periods
@@ -103,22 +104,21 @@ def upload() -> tuple[str, int]:
     return _result(upload), 422 if upload.outcome == "refused" else 200
 
 
-def _result(upload, **context: object) -> str:
-    changes = services.preview_changes(request_session(), upload) if upload else []
-    if request.headers.get("HX-Request"):
-        return render_template(
-            "imports/_result.html",
-            upload=upload,
-            changes=changes,
-            can_annotate=upload is not None and services.can_annotate(upload),
-            **context,
-        )
+def _result(upload: Upload | None, message: str | None = None) -> str:
+    """The upload's page (its fragment for htmx), with one notice: the refusal just met, or why
+    a preview can no longer be loaded; the Load button only while loading can succeed."""
+    session = request_session()
+    notice = message or (
+        services.load_refusal(session, upload, current_viewer()) if upload else None
+    )
+    loadable = upload is not None and upload.outcome == "previewed" and not notice
     return render_template(
-        "imports/upload.html",
+        "imports/_result.html" if request.headers.get("HX-Request") else "imports/upload.html",
         upload=upload,
-        changes=changes,
+        notice=notice,
+        loadable=loadable,
+        changes=services.preview_changes(session, upload) if loadable else [],
         can_annotate=upload is not None and services.can_annotate(upload),
-        **context,
     )
 
 
