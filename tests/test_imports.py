@@ -210,6 +210,18 @@ def test_a_new_percentage_is_previewed_as_typed(app, focal, template) -> None:
     assert _preview_row(body, "SG2.a") == ["new", "—", "3 / 4"]
 
 
+def test_yes_no_answers_are_previewed_as_yes_and_no(app, focal, template) -> None:
+    answers = valid_answers(template)
+    assert answers["3.1.b"]["Value"] == "yes"
+    body = _upload(focal, fill(template, answers)).get_data(as_text=True)
+    assert _preview_row(body, "3.1.b") == ["new", "—", "Yes"]
+    assert _commit(focal, _latest(app).id).status_code == 303
+
+    answers["3.1.b"]["Value"] = "no"
+    body = _upload(focal, fill(template, answers)).get_data(as_text=True)
+    assert _preview_row(body, "3.1.b") == ["value", "Yes", "No"]
+
+
 def test_every_problem_is_reported_with_its_cell_at_once(app, focal, template) -> None:
     answers = valid_answers(template)
     answers["3.1.c"]["Value"] = "twelve"

@@ -63,6 +63,8 @@ class CommitRefused(Exception):
 
 @dataclass
 class Change:
+    """One line of the preview: a new row, or one changed field, old and new as typed."""
+
     code: str
     title: str
     field: str
@@ -373,7 +375,9 @@ def preview_changes(session: Session, upload: Upload) -> list[Change]:
             changes.append(Change(entry.code, title, "new", None, _typed(unit, entry)))
             continue
         for name, old, new in _differences(stored, entry):
-            changes.append(Change(entry.code, title, name, old, new))
+            changes.append(
+                Change(entry.code, title, name, _shown(unit, name, old), _shown(unit, name, new))
+            )
     return changes
 
 
@@ -395,7 +399,18 @@ def _typed(unit: str, entry: checks.RowEntry) -> str | None:
         return f"{_number(entry.numerator)} / {_number(entry.denominator)}"
     if entry.text_value is not None:
         return entry.text_value
-    return None if entry.value is None else _number(entry.value)
+    return _shown(unit, "value", entry.value)
+
+
+def _shown(unit: str, name: str, value: Any) -> Any:
+    """A stored field as the person typed it: a yes/no answer is kept as 1.0 or 0.0."""
+    if value is None:
+        return None
+    if name == "value" and unit == "yes_no":
+        return "Yes" if value else "No"
+    if isinstance(value, int | float):
+        return _number(value)
+    return value
 
 
 def _number(value: float | None) -> str:
