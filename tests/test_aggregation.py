@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
-from app.progress.aggregation import ValueRow, aggregate, percent_of_target
+from app.progress.aggregation import (
+    ValueRow,
+    aggregate,
+    latest_level,
+    percent_of_target,
+    rate_progress,
+)
 
 Q1, Q2, Q3 = 20251, 20252, 20253
+
+
+@dataclass
+class Definition:
+    direction: str
+    target_value: float | None = 5
+    baseline_value: float | None = None
+    aggregation: str = "per_period"
+    unit: str = "number"
 
 
 def test_per_period_values_add_up_across_periods_and_states() -> None:
@@ -74,3 +91,41 @@ def test_percent_of_target_is_direction_aware(
 ) -> None:
     result = percent_of_target(achieved, target, baseline, direction)
     assert result == (pytest.approx(expected) if expected is not None else None)
+
+
+def test_the_latest_level_is_the_latest_period_with_a_figure_over_its_states() -> None:
+    rows = [
+        ValueRow(1, Q1, value=4),
+        ValueRow(2, Q1, value=8),
+        ValueRow(1, Q2, value=6),
+        ValueRow(2, Q3, value=None),  # a blank makes no figure: Q2 is the latest
+    ]
+    assert latest_level("number", rows) == (Q2, 6)
+    parts = [
+        ValueRow(1, Q1, numerator=1, denominator=4),
+        ValueRow(2, Q1, numerator=2, denominator=8),
+    ]
+    assert latest_level("percentage", parts) == (Q1, 25)
+    assert latest_level("number", []) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("definition", "value", "percent", "rating"),
+    [
+        # Increase: the total to date, 18 of a target of 20 (elapsed: half the plan).
+        (Definition("increase", target_value=20), 18, 90, "on_track"),
+        # Decrease to 5: the latest level 6 (not the 18 to date) is 20% above: at risk.
+        (Definition("decrease"), 6, 100 * 5 / 6, "at_risk"),
+        # Maintain 5: the latest level 6 is at or above it.
+        (Definition("maintain"), 6, 100, "on_track"),
+        # Cumulative: the figure to date already is the level (each state's latest).
+        (Definition("decrease", aggregation="cumulative"), 18, 100 * 5 / 18, "off_track"),
+        # Text: never rated.
+        (Definition("increase", unit="text"), 18, None, None),
+    ],
+)
+def test_one_rating_rule_picks_the_figure_by_direction(definition, value, percent, rating) -> None:
+    rated = rate_progress(definition, to_date=18, latest=6, expected=0.5)
+    assert rated.value == value
+    assert rated.percent == (pytest.approx(percent) if percent is not None else None)
+    assert rated.rating == rating

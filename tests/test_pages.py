@@ -263,3 +263,105 @@ def test_user_text_is_escaped(seeded, reviewer_client) -> None:
     page = reviewer_client.get("/").get_data(as_text=True)
     assert '<script>alert("x")</script>' not in page
     assert "&lt;script&gt;" in page
+
+
+# --- One rating on every page ---------------------------------------------------------------
+
+# Approved values on the seeded plan: (indicator, state, period, value[, numerator, denominator]).
+REPORTED = [
+    # 1.1.a, increase from 0 to 6, per period: 3 + 2 + 2 = 7 to date, 117% of the target.
+    ("1.1.a", "THA", "2025-Q3", 3),
+    ("1.1.a", "THA", "2025-Q4", 2),
+    ("1.1.a", "MYS", "2025-Q3", 2),
+    # 3.1.c, average days to answer a request, decrease to 5 (no baseline): rated on its latest
+    # level, 2025-Q4, where only Thailand reported 6: 5/6 = 83%, within 20% above the target.
+    ("3.1.c", "THA", "2025-Q3", 4),
+    ("3.1.c", "THA", "2025-Q4", 6),
+    ("3.1.c", "MYS", "2025-Q3", 8),
+    # 2.3.c, a percentage to maintain at 80: the latest level is 2025-Q4's (6 + 14) / (10 + 20)
+    # = 66.7%, which is 83% of the target and more than 10% below it.
+    ("2.3.c", "THA", "2025-Q3", 90, 18, 20),
+    ("2.3.c", "THA", "2025-Q4", 60, 6, 10),
+    ("2.3.c", "MYS", "2025-Q4", 70, 14, 20),
+]
+# What every page must show for them: figure / target, percent, bar tone, rating.
+SHOWN = {
+    "1.1.a": ("7 / 6", "117%", "bar-good", "On track"),
+    "3.1.c": ("6 / 5", "83%", "bar-warn", "At risk"),
+    "2.3.c": ("66.7% / 80.0%", "83%", "bar-poor", "Off track"),
+}
+
+
+def _report_seeded_values(app) -> dict[str, int]:
+    """Approve ``REPORTED`` (one submission per state and period); the indicators' ids."""
+    from datetime import date
+
+    from app.db import unit_of_work
+    from app.plan.models import MemberState, ReportingPeriod
+    from tests import summary_data
+
+    with app.app_context(), unit_of_work() as session:
+        submissions = {}
+        ids = {}
+        for code, state_code, period_code, number, *parts in REPORTED:
+            indicator = session.exec(select(Indicator).where(Indicator.code == code)).one()
+            ids[code] = indicator.id
+            if (state_code, period_code) not in submissions:
+                state = session.exec(select(MemberState).where(MemberState.code == state_code))
+                period = session.exec(
+                    select(ReportingPeriod).where(ReportingPeriod.code == period_code)
+                )
+                submissions[state_code, period_code] = summary_data.submission(
+                    session, state.one(), period.one(), "approved", date(2026, 1, 10)
+                )
+            numerator, denominator = parts or (None, None)
+            summary_data.value(
+                session,
+                indicator,
+                submissions[state_code, period_code],
+                number,
+                numerator=numerator,
+                denominator=denominator,
+            )
+    return ids
+
+
+def _element(page: str, start: str, tag: str) -> str:
+    """The element ``tag`` that holds ``start`` (for tags not nested in themselves)."""
+    at = page.index(start)
+    return page[page.rindex(f"<{tag}", 0, at) : page.index(f"</{tag}>", at)]
+
+
+def _bar(html: str) -> tuple[str, str]:
+    """(tone class, percent written) of the first progress bar in ``html``."""
+    found = re.search(r'class="bar (bar-\w+)".*?<text [^>]*>([^<]*)</text>', html, re.S)
+    assert found, html
+    return found.group(1), found.group(2)
+
+
+def test_every_page_rates_an_indicator_alike(seeded, reviewer_client) -> None:
+    """The plan pages once summed a decrease indicator's level over periods and states (3.1.c
+    showed "18 / 5" at 360%, green) while the summary said 83%, at risk."""
+    ids = _report_seeded_values(seeded)
+    overview = reviewer_client.get("/").get_data(as_text=True)
+    summary = reviewer_client.get("/summary").get_data(as_text=True)
+    for code, (figure, percent, tone, rating) in SHOWN.items():
+        card = _element(overview, f'href="/indicators/{ids[code]}"', "li")
+        assert re.search(rf'class="mini-figure"[^>]*>{re.escape(figure)}<', card), card
+        assert _bar(card) == (tone, percent)
+
+        page = reviewer_client.get(f"/indicators/{ids[code]}").get_data(as_text=True)
+        kpis = page[page.index('class="kpis"') : page.index('id="trend-heading"')]
+        achieved = figure.split(" / ")[0]
+        assert f'<span class="kpi-value">{achieved}</span>' in kpis, kpis
+        assert _bar(kpis) == (tone, percent)
+        assert f"{rating}</span>" in kpis
+
+        row = _element(summary, f'<span class="code">{code}</span>', "tr")
+        assert _bar(row) == (tone, percent)
+        assert f"{rating}</span>" in row
+    # A level is labelled with its period, so that 6 is not read as a total to date.
+    page = reviewer_client.get(f"/indicators/{ids['3.1.c']}").get_data(as_text=True)
+    assert 'kpi-label">Latest, 2025-Q4</span>' in page
+    page = reviewer_client.get(f"/indicators/{ids['1.1.a']}").get_data(as_text=True)
+    assert 'kpi-label">To date</span>' in page

@@ -11,6 +11,7 @@ from sqlmodel import select
 from app.accounts.services import Viewer, viewer_for
 from app.db import unit_of_work
 from app.plan.models import Indicator, Initiative, ReportingPeriod
+from app.plan.services import indicator_progress
 from app.progress import totals
 from app.progress.models import Submission
 from app.progress.submissions import save_values
@@ -60,6 +61,50 @@ def test_ratings_are_direction_aware(session) -> None:
     # Percentages come from summed parts: (1 + 90) / (2 + 100), never the average of 50 and 90.
     assert lines["PCT"].to_date_value == pytest.approx(100 * 91 / 102)
     assert lines["PCT"].rating == "on_track"
+
+
+def test_the_plan_pages_rate_every_indicator_as_the_summary_does(session) -> None:
+    """One rule for both: the plan pages once summed every level over periods and states and
+    coloured the bar by the percent alone."""
+    data = summary_data.make_fixture(session)
+    maintain = summary_data.factories.make_indicator(
+        session, data.initiative, code="MNT", direction="maintain", target_value=20
+    )
+    for state, period, number in ((data.atlantis, data.q1, 25), (data.borduria, data.q2, 19)):
+        approved = session.exec(
+            select(Submission).where(
+                Submission.member_state_id == state.id,
+                Submission.reporting_period_id == period.id,
+            )
+        ).one()
+        summary_data.value(session, maintain, approved, number)  # 2025-Q2's 19 is the latest
+    indicators = [data.increase, data.decrease, data.decrease_no_baseline, data.percentage]
+    progress = indicator_progress(
+        session, [*indicators, maintain], [data.initiative], today=summary_data.TODAY
+    )
+    lines = _lines(build_summary(session, REVIEWER, BOTH_QUARTERS, today=summary_data.TODAY))
+    # (figure rated, percent, rating, period of the level), by hand; 49.9% of the plan elapsed.
+    expected = {
+        # 30 + 20 to date: 50% of the way to 100, above 90% of 49.9% (the pages said 50%, amber).
+        "INC": (50.0, 50.0, "on_track", None),
+        # Latest level 20, 75% of the way from 50 to 10 (the pages summed 60: 0%, red).
+        "DEC": (20.0, 75.0, "on_track", "2025-Q2"),
+        # Latest level 12 against 10, no baseline: 10/12 (the pages summed 42: 420%, green).
+        "DNB": (12.0, 100 * 10 / 12, "at_risk", "2025-Q2"),
+        # (1 + 90) / (2 + 100) = 89.2% to date, beyond the 80% aimed at.
+        "PCT": (100 * 91 / 102, 100 * (100 * 91 / 102) / 80, "on_track", None),
+        # Latest level 19, within 10% below 20 (the pages summed 44: 100%, green).
+        "MNT": (19.0, 95.0, "at_risk", "2025-Q2"),
+    }
+    for indicator in [*indicators, maintain]:
+        value, percent, rating, period = expected[indicator.code]
+        shown, line = progress[indicator.id], lines[indicator.code]
+        assert shown.achieved == line.rated_value == pytest.approx(value), indicator.code
+        assert shown.percent == line.percent == pytest.approx(percent), indicator.code
+        assert shown.rating == line.rating == rating, indicator.code
+        assert shown.level_period == period, indicator.code
+    assert progress[data.increase.id].expected_marker == pytest.approx(100 * 547 / 1096)
+    assert progress[data.decrease.id].expected_marker is None  # no tick: a level is not due
 
 
 @pytest.mark.parametrize(

@@ -2,12 +2,14 @@
 
 The whole tree of a work plan (focus areas, goals, initiatives, indicators) is small, so it is
 loaded in a handful of queries and assembled here; the progress of every indicator is computed
-from two more (reported values, activities), whatever the size of the plan.
+from a few more (reported values, periods, activities), whatever the size of the plan, and rated
+by the rule the summary uses (``app.progress.aggregation.rate_progress``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -28,7 +30,14 @@ from app.plan.models import (
     StrategicGoalMemberState,
     WorkPlan,
 )
-from app.progress.aggregation import Aggregate, ValueRow, aggregate, percent_of_target
+from app.progress.aggregation import (
+    ValueRow,
+    aggregate,
+    expected_share,
+    latest_level,
+    rate_progress,
+    rates_latest_level,
+)
 from app.progress.models import IndicatorValue, Submission
 from app.validation import NotFound
 
@@ -42,9 +51,15 @@ def label(code: str | None) -> str:
 
 @dataclass
 class IndicatorProgress:
+    """An indicator's progress as every page shows it (``rate_progress``, as in the summary)."""
+
     indicator: Indicator
-    achieved: float | None
+    achieved: float | None  # the figure rated: the total to date, or the latest level
     percent: float | None
+    rating: str | None = None
+    # The period of the latest level when that is the figure rated (decrease, maintain).
+    level_period: str | None = None
+    expected_percent: float | None = None  # share of the plan's time elapsed, in percent
     incomplete: bool = False
     reporting_states: int = 0
     latest_text: str | None = None
@@ -52,6 +67,15 @@ class IndicatorProgress:
     @property
     def achieved_display(self) -> str:
         return format_value(self.indicator.unit, self.achieved, self.latest_text)
+
+    @property
+    def achieved_label(self) -> str:
+        return f"Latest, {self.level_period}" if self.level_period else "To date"
+
+    @property
+    def expected_marker(self) -> float | None:
+        """Where progress should be by now: drawn for increase indicators, as on the summary."""
+        return self.expected_percent if self.indicator.direction == "increase" else None
 
     @property
     def target_display(self) -> str:
@@ -132,7 +156,7 @@ def current_work_plan(session: Session, today: date | None = None) -> WorkPlan |
 
 
 def load_plan_tree(session: Session, plan: WorkPlan) -> PlanTree:
-    """Everything of one plan with indicator progress, in seven queries."""
+    """Everything of one plan with indicator progress, in a fixed number of queries (nine)."""
     focus_areas = session.exec(
         select(FocusArea).where(FocusArea.work_plan_id == plan.id).order_by(FocusArea.number)
     ).all()
@@ -179,10 +203,34 @@ def load_plan_tree(session: Session, plan: WorkPlan) -> PlanTree:
     return PlanTree(plan, list(fa_nodes.values()))
 
 
+def last_ended_period(periods: Sequence[ReportingPeriod], today: date) -> ReportingPeriod | None:
+    """The period progress is judged at by default: the last one (in time order) that ended
+    before today, else the first. The summary's default range ends there, and the plan pages
+    expect the progress due by its end, so that both rate alike."""
+    ended = [p for p in periods if p.end_date < today]
+    return ended[-1] if ended else (periods[0] if periods else None)
+
+
+def _periods_of(periods: Sequence[ReportingPeriod], plan: WorkPlan) -> list[ReportingPeriod]:
+    return [
+        p for p in periods if p.end_date >= plan.period_start and p.start_date <= plan.period_end
+    ]
+
+
+def _period_order(period: ReportingPeriod) -> int:
+    return period.year * 10 + period.quarter
+
+
 def indicator_progress(
-    session: Session, indicators: list[Indicator], initiatives: list[Initiative]
+    session: Session,
+    indicators: list[Indicator],
+    initiatives: list[Initiative],
+    *,
+    today: date | None = None,
 ) -> dict[int, IndicatorProgress]:
-    """Achieved-to-date for each indicator: reported values aggregated, or activities counted."""
+    """Progress for each indicator: reported values aggregated, or activities counted, then
+    rated by the same rule as the summary (``rate_progress``)."""
+    today = today or date.today()
     ids = [i.id for i in indicators]
     # Only approved values count in summaries; drafts and submissions under review do not.
     value_rows = session.exec(
@@ -194,10 +242,16 @@ def indicator_progress(
     rows_by_indicator: dict[int, list[ValueRow]] = defaultdict(list)
     for value, year, quarter in value_rows:
         rows_by_indicator[value.indicator_id].append(_value_row(value, year * 10 + quarter))
+    periods = reporting_periods(session)
+    code_of = {_period_order(p): p.code for p in periods}
     delivered = delivered_activities(session, [i.id for i in initiatives])
     goal_of = {i.id: i.strategic_goal_id for i in initiatives}
+    judged_at: dict[int, tuple[float, ReportingPeriod | None]] = {}
     result = {}
     for indicator in indicators:
+        if indicator.work_plan_id not in judged_at:
+            judged_at[indicator.work_plan_id] = _judged_at(session, indicator, periods, today)
+        expected, as_of = judged_at[indicator.work_plan_id]
         if indicator.computed_from:
             activities = [
                 a
@@ -208,25 +262,62 @@ def indicator_progress(
                     and goal_of.get(a.activity.initiative_id) == indicator.strategic_goal_id
                 )
             ]
-            agg = Aggregate(computed_value(indicator, activities))
-        else:
-            agg = aggregate(
-                indicator.unit,
-                indicator.aggregation,
-                rows_by_indicator[indicator.id],
-                by_sex=indicator.by_sex,
-            )
+            result[indicator.id] = _computed_progress(indicator, activities, as_of, expected)
+            continue
+        rows = rows_by_indicator[indicator.id]
+        agg = aggregate(indicator.unit, indicator.aggregation, rows, by_sex=indicator.by_sex)
+        level_order, level = latest_level(indicator.unit, rows)
+        rated = rate_progress(indicator, agg.value, level, expected)
         result[indicator.id] = IndicatorProgress(
             indicator,
-            achieved=agg.value,
-            percent=percent_of_target(
-                agg.value, indicator.target_value, indicator.baseline_value, indicator.direction
-            ),
+            achieved=rated.value,
+            percent=rated.percent,
+            rating=rated.rating,
+            level_period=code_of.get(level_order) if rated.on_latest_level else None,
+            expected_percent=100.0 * expected,
             incomplete=agg.incomplete,
             reporting_states=agg.reporting_states,
             latest_text=agg.latest_text,
         )
     return result
+
+
+def _judged_at(
+    session: Session, indicator: Indicator, periods: Sequence[ReportingPeriod], today: date
+) -> tuple[float, ReportingPeriod | None]:
+    """(share of the plan's time expected to be achieved, the period it is judged at)."""
+    plan = session.get(WorkPlan, indicator.work_plan_id)
+    as_of = last_ended_period(_periods_of(periods, plan), today)
+    return expected_share(plan, as_of.end_date if as_of else today), as_of
+
+
+def _computed_progress(
+    indicator: Indicator,
+    activities: list[DeliveredActivity],
+    as_of: ReportingPeriod | None,
+    expected: float,
+) -> IndicatorProgress:
+    """A computed indicator's progress: its count to date, or (decrease, maintain) its count in
+    the period judged at, the figure the summary's trend ends on."""
+    to_date = computed_value(indicator, activities)
+    level = None
+    if as_of is not None and rates_latest_level(indicator.direction, indicator.aggregation):
+        level = computed_value(indicator, _in_period(activities, as_of))
+    rated = rate_progress(indicator, to_date, level, expected)
+    return IndicatorProgress(
+        indicator,
+        achieved=rated.value,
+        percent=rated.percent,
+        rating=rated.rating,
+        level_period=as_of.code if rated.on_latest_level and as_of else None,
+        expected_percent=100.0 * expected,
+    )
+
+
+def _in_period(
+    activities: list[DeliveredActivity], period: ReportingPeriod
+) -> list[DeliveredActivity]:
+    return [a for a in activities if period.start_date <= a.activity.start_date <= period.end_date]
 
 
 def _value_row(value: IndicatorValue, period_order: int) -> ValueRow:
@@ -423,12 +514,7 @@ def indicator_detail(
     per_period = []
     for period in periods:
         if indicator.computed_from:
-            in_period = [
-                a
-                for a in activities
-                if period.start_date <= a.activity.start_date <= period.end_date
-            ]
-            per_period.append((period, computed_value(indicator, in_period)))
+            per_period.append((period, computed_value(indicator, _in_period(activities, period))))
         else:
             rows = [_value_row(v, 0) for v in approved if v.reporting_period_id == period.id]
             per_period.append((period, aggregate(indicator.unit, "per_period", rows).value))

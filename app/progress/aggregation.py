@@ -6,12 +6,21 @@
   percentages are never averaged.
 - yes/no: the number of states whose latest answer is yes.
 - a value disaggregated by sex whose parts do not add up to its total is flagged incomplete.
+
+How an indicator is rated against its target is here too (``rate_progress``), so that every page
+(the plan's pages, the summary, its exports and snapshots) rates the same data alike.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from app.plan.models import WorkPlan
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,22 @@ def aggregate(
     )
 
 
+def latest_level(unit: str, rows: Iterable[ValueRow]) -> tuple[int | None, float | None]:
+    """(period order, figure) of the latest period whose approved rows make a figure.
+
+    A period's figure combines the states that reported in it, as ``aggregate`` does for one
+    period; ``(None, None)`` when no period has one.
+    """
+    by_period: dict[int, list[ValueRow]] = defaultdict(list)
+    for row in rows:
+        by_period[row.period_order].append(row)
+    for order in sorted(by_period, reverse=True):
+        figure = aggregate(unit, "per_period", by_period[order]).value
+        if figure is not None:
+            return order, figure
+    return None, None
+
+
 def percent_of_target(
     achieved: float | None, target: float | None, baseline: float | None, direction: str
 ) -> float | None:
@@ -108,3 +133,121 @@ def percent_of_target(
             else 0.0
         )
     return max(0.0, 100.0 * (achieved - start) / (target - start))
+
+
+# --- Direction-aware rating of an indicator --------------------------------------------------
+# "Expected progress" is the share of the plan's time elapsed at the end of the last period
+# counted (e.g. 58% at the end of 2025-Q3 in a 2024-2026 plan). For ``increase`` indicators (and
+# ``decrease`` ones with a baseline above the target) the percent achieved is the share of the
+# way from baseline to target (``percent_of_target``); it is then compared with that expectation:
+#   on track   percent achieved >= 90% of the expected progress
+#   at risk    percent achieved >= 60% of the expected progress
+#   off track  below that, or a ``decrease`` indicator that has not fallen below its baseline.
+# ``decrease`` indicators are rated on their latest level (the latest period's figure), never on
+# a sum over periods, and a fall is progress. Without a baseline above the target there is no
+# planned fall to measure, so the level is compared with the target: at or below it on track,
+# up to 20% above it at risk, more off track.
+# ``maintain`` indicators are rated on their latest level: at or above target on track, within
+# 10% below it at risk, lower off track.
+# No target, no approved value, or a text indicator: not rated.
+ON_TRACK_SHARE = 0.9
+AT_RISK_SHARE = 0.6
+DECREASE_AT_RISK_MARGIN = 0.2
+MAINTAIN_AT_RISK_MARGIN = 0.1
+
+
+class RatedIndicator(Protocol):
+    """What rating needs of an indicator: an ``Indicator`` row or the summary's plain tuple."""
+
+    @property
+    def unit(self) -> str: ...
+    @property
+    def direction(self) -> str: ...
+    @property
+    def aggregation(self) -> str: ...
+    @property
+    def target_value(self) -> float | None: ...
+    @property
+    def baseline_value(self) -> float | None: ...
+
+
+class Rating(NamedTuple):
+    value: float | None  # the figure rated: the total to date or the latest level
+    percent: float | None
+    rating: str | None  # on_track, at_risk, off_track; None when not rated
+    on_latest_level: bool  # rated on the latest period's level, not on the total to date
+
+
+def expected_share(plan: WorkPlan, until: date) -> float:
+    """Share (0..1) of the plan's time elapsed by the end of ``until``."""
+    total = (plan.period_end - plan.period_start).days + 1
+    elapsed = (until - plan.period_start).days + 1
+    return min(1.0, max(0.0, elapsed / total)) if total > 0 else 1.0
+
+
+def rates_latest_level(direction: str, aggregation: str) -> bool:
+    """Whether an indicator is rated on its latest level rather than on its total to date.
+
+    Increase indicators are rated on what has been achieved to date. Decrease and maintain ones
+    are rated on their current level: summing a level over periods means nothing. A cumulative
+    indicator's figure to date already is its level (each state's latest value).
+    """
+    return direction != "increase" and aggregation != "cumulative"
+
+
+def rate_progress(
+    indicator: RatedIndicator, to_date: float | None, latest: float | None, expected: float
+) -> Rating:
+    """The one rating of an indicator, for every page: which figure counts, its percent of the
+    target and its rating. ``to_date`` and ``latest`` are the indicator's figure to date and its
+    latest period's figure; ``expected`` is the share of the plan elapsed (``expected_share``).
+    """
+    on_latest = rates_latest_level(indicator.direction, indicator.aggregation)
+    value = latest if on_latest else to_date
+    if indicator.unit == "text":
+        return Rating(value, None, None, on_latest)
+    rating, percent = rate_indicator(
+        indicator.direction, value, indicator.target_value, indicator.baseline_value, expected
+    )
+    return Rating(value, percent, rating, on_latest)
+
+
+def rate_indicator(
+    direction: str,
+    value: float | None,
+    target: float | None,
+    baseline: float | None,
+    expected: float,
+) -> tuple[str | None, float | None]:
+    """(rating, percent achieved) of the figure rated; the thresholds are above.
+
+    ``value`` is the figure rated (``rate_progress`` chooses it). ``expected`` is the share of
+    the plan elapsed.
+    """
+    if value is None or target is None:
+        return None, None
+    if direction == "maintain":
+        percent = 100.0 if value >= target else (100.0 * value / target if target else 0.0)
+        if value >= target:
+            return "on_track", percent
+        if value >= target * (1 - MAINTAIN_AT_RISK_MARGIN):
+            return "at_risk", percent
+        return "off_track", percent
+    if direction == "decrease" and (baseline is None or baseline <= target):
+        percent = 100.0 if value <= target else 100.0 * target / value
+        if value <= target:
+            return "on_track", percent
+        if value <= target * (1 + DECREASE_AT_RISK_MARGIN):
+            return "at_risk", percent
+        return "off_track", percent
+    percent = percent_of_target(value, target, baseline, direction)
+    if percent is None:
+        return None, None
+    if direction == "decrease" and baseline is not None and value >= baseline:
+        return "off_track", percent  # not falling at all
+    wanted = 100.0 * expected
+    if percent >= 100.0 or percent >= ON_TRACK_SHARE * wanted:
+        return "on_track", percent
+    if percent >= AT_RISK_SHARE * wanted:
+        return "at_risk", percent
+    return "off_track", percent

@@ -55,9 +55,14 @@ from app.plan.models import (
     StrategicGoal,
     WorkPlan,
 )
-from app.plan.services import current_work_plan
+from app.plan.services import current_work_plan, last_ended_period
 from app.progress import totals as totals_kept
-from app.progress.aggregation import percent_of_target
+from app.progress.aggregation import expected_share, rate_progress
+
+# Indicators are rated by ``rate_progress``, the one rule of every page (the plan's pages too):
+# its thresholds and the figure it rates are in ``app.progress.aggregation``. Re-exported: this
+# module was their home and callers import them from here.
+from app.progress.aggregation import rate_indicator as rate_indicator
 from app.progress.models import (
     ApprovedLatestValue,
     ApprovedPeriodTotal,
@@ -70,26 +75,6 @@ from app.validation import NotFound, parse_id
 SCHEMA_VERSION = 1
 DEFAULT_OFFICE_TIMEZONE = "Asia/Bangkok"
 NARRATIVES_SHOWN = 100  # on the page; the workbook has them all
-
-# --- Direction-aware rating of an indicator --------------------------------------------------
-# "Expected progress" is the share of the plan's time elapsed at the end of the last period
-# shown (e.g. 58% at the end of 2025-Q3 in a 2024-2026 plan). For ``increase`` indicators (and
-# ``decrease`` ones with a baseline above the target) the percent achieved is the share of the
-# way from baseline to target (``percent_of_target``); it is then compared with that expectation:
-#   on track   percent achieved >= 90% of the expected progress
-#   at risk    percent achieved >= 60% of the expected progress
-#   off track  below that, or a ``decrease`` indicator that has not fallen below its baseline.
-# ``decrease`` indicators are rated on their latest level (the latest period's figure), never on
-# a sum over periods, and a fall is progress. Without a baseline above the target there is no
-# planned fall to measure, so the level is compared with the target: at or below it on track,
-# up to 20% above it at risk, more off track.
-# ``maintain`` indicators are rated on their latest level: at or above target on track, within
-# 10% below it at risk, lower off track.
-# No target, no approved value, or a text indicator: not rated.
-ON_TRACK_SHARE = 0.9
-AT_RISK_SHARE = 0.6
-DECREASE_AT_RISK_MARGIN = 0.2
-MAINTAIN_AT_RISK_MARGIN = 0.1
 
 # --- Reporting completeness -------------------------------------------------------------------
 # One category per member state and period, like a DHIS2 reporting-rate report. A report is on
@@ -593,8 +578,7 @@ def _resolve(
     to_date_periods: list[ReportingPeriod] = []
     if periods:
         by_code = {p.code: p for p in periods}
-        ended = [p for p in periods if p.end_date < today]
-        default_to = ended[-1] if ended else periods[0]
+        default_to = last_ended_period(periods, today)
         to_period = by_code.get(filters.period_to or "", default_to)
         if filters.period_to and filters.period_to not in by_code:
             notices.append(
@@ -1330,54 +1314,6 @@ def _period_ref(period: ReportingPeriod) -> PeriodRef:
     )
 
 
-def expected_share(plan: WorkPlan, until: date) -> float:
-    """Share (0..1) of the plan's time elapsed by the end of ``until``."""
-    total = (plan.period_end - plan.period_start).days + 1
-    elapsed = (until - plan.period_start).days + 1
-    return min(1.0, max(0.0, elapsed / total)) if total > 0 else 1.0
-
-
-def rate_indicator(
-    direction: str,
-    value: float | None,
-    target: float | None,
-    baseline: float | None,
-    expected: float,
-) -> tuple[str | None, float | None]:
-    """(rating, percent achieved) for one indicator; the thresholds are at the top of this file.
-
-    ``value`` is the figure rated: the total to date for ``increase`` indicators, the latest
-    level for ``decrease`` and ``maintain`` ones. ``expected`` is the share of the plan elapsed.
-    """
-    if value is None or target is None:
-        return None, None
-    if direction == "maintain":
-        percent = 100.0 if value >= target else (100.0 * value / target if target else 0.0)
-        if value >= target:
-            return "on_track", percent
-        if value >= target * (1 - MAINTAIN_AT_RISK_MARGIN):
-            return "at_risk", percent
-        return "off_track", percent
-    if direction == "decrease" and (baseline is None or baseline <= target):
-        percent = 100.0 if value <= target else 100.0 * target / value
-        if value <= target:
-            return "on_track", percent
-        if value <= target * (1 + DECREASE_AT_RISK_MARGIN):
-            return "at_risk", percent
-        return "off_track", percent
-    percent = percent_of_target(value, target, baseline, direction)
-    if percent is None:
-        return None, None
-    if direction == "decrease" and baseline is not None and value >= baseline:
-        return "off_track", percent  # not falling at all
-    wanted = 100.0 * expected
-    if percent >= 100.0 or percent >= ON_TRACK_SHARE * wanted:
-        return "on_track", percent
-    if percent >= AT_RISK_SHARE * wanted:
-        return "at_risk", percent
-    return "off_track", percent
-
-
 @dataclass
 class _Figures:
     """The grouped rows of the summary's queries, keyed by indicator (and period)."""
@@ -1571,16 +1507,8 @@ def _indicator_line(
     latest_period, latest_value = next(
         ((code, value) for code, value in reversed(trend) if value is not None), (None, None)
     )
-    # Increase indicators are rated on what has been achieved to date; decrease and maintain
-    # ones on their current level (a cumulative one's to-date figure already is its level).
-    rated = to_date_value
-    if indicator.direction != "increase" and indicator.aggregation != "cumulative":
-        rated = latest_value
-    rating, percent = (None, None)
-    if unit != "text":
-        rating, percent = rate_indicator(
-            indicator.direction, rated, indicator.target_value, indicator.baseline_value, expected
-        )
+    # The one rule of every page: which figure is rated, its percent and its rating.
+    rated = rate_progress(indicator, to_date_value, latest_value, expected)
     corrected = sorted(order[p] for p in figures.corrected.get(indicator.id, ()))
     return IndicatorLine(
         id=indicator.id,
@@ -1601,9 +1529,9 @@ def _indicator_line(
         latest_text=figures.texts.get(indicator.id),
         range_value=range_value,
         to_date_value=to_date_value,
-        rated_value=rated,
-        percent=percent,
-        rating=rating,
+        rated_value=rated.value,
+        percent=rated.percent,
+        rating=rated.rating,
         trend=trend,
         state_value=state_value if scope.state_id is not None else None,
         incomplete=incomplete and indicator.by_sex,
