@@ -11,6 +11,7 @@ from app.progress.aggregation import (
     aggregate,
     latest_level,
     percent_of_target,
+    period_figure,
     rate_progress,
 )
 
@@ -129,3 +130,20 @@ def test_one_rating_rule_picks_the_figure_by_direction(definition, value, percen
     assert rated.value == value
     assert rated.percent == (pytest.approx(percent) if percent is not None else None)
     assert rated.rating == rating
+
+
+def test_a_level_is_averaged_over_the_states_and_its_latest_period_stands() -> None:
+    # Average days to answer a request: Thailand 4 then 6, Malaysia 8. Q1's figure is the mean
+    # of 4 and 8, 6 days (the sum, 12 days, means nothing); Q2's is Thailand's 6 alone.
+    rows = [ValueRow(1, Q1, value=4), ValueRow(1, Q2, value=6), ValueRow(2, Q1, value=8)]
+    assert period_figure("number", "average", rows[::2]) == 6
+    assert latest_level("number", rows, "average") == (Q2, 6)
+    result = aggregate("number", "average", rows)
+    assert (result.value, result.reporting_states) == (6, 2)
+    # A blank is no value: it does not pull the mean down.
+    assert period_figure("number", "average", [*rows[::2], ValueRow(3, Q1)]) == 6
+
+
+def test_an_average_indicator_is_rated_on_its_level_whatever_its_direction() -> None:
+    rated = rate_progress(Definition("increase", aggregation="average"), 18, 6, expected=0.5)
+    assert (rated.value, rated.on_latest_level) == (6, True)

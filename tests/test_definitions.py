@@ -132,6 +132,8 @@ def test_bad_definition_input_is_explained(app, people) -> None:
     body = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "a percentage is between 0 and 100" in body
+    # 3.1.c is averaged over the states; a percentage combines from its parts instead.
+    assert "only a number is averaged over the member states" in body
     assert "enter a date as YYYY-MM-DD" in body
     assert "enter a title" in body
 

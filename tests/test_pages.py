@@ -365,3 +365,32 @@ def test_every_page_rates_an_indicator_alike(seeded, reviewer_client) -> None:
     assert 'kpi-label">Latest, 2025-Q4</span>' in page
     page = reviewer_client.get(f"/indicators/{ids['1.1.a']}").get_data(as_text=True)
     assert 'kpi-label">To date</span>' in page
+
+
+def test_a_level_is_averaged_over_the_states_in_the_summary_and_its_snapshot(
+    seeded, reviewer_client, people
+) -> None:
+    """3.1.c to the end of 2025-Q3, when Thailand reported 4 days and Malaysia 8: the summary
+    and the 2025-Q3 snapshot once added them up to 12 days (42%, off track); their mean is 6."""
+    from tests.fixtures_accounts import csrf_of, sign_in
+
+    ids = _report_seeded_values(seeded)
+    summary = reviewer_client.get("/summary?to=2025-Q3").get_data(as_text=True)
+    row = _element(summary, '<span class="code">3.1.c</span>', "tr")
+    assert '<td class="num">6 <span class="muted">2025-Q3</span></td>' in row
+    assert _bar(row) == ("bar-warn", "83%") and "At risk</span>" in row
+
+    with open_session(seeded) as session:
+        from app.plan.models import ReportingPeriod
+
+        q3 = session.exec(select(ReportingPeriod).where(ReportingPeriod.code == "2025-Q3")).one()
+    manager = sign_in(seeded.test_client(), people.manager)
+    closed = manager.post(f"/periods/{q3.id}/close", data={"csrf_token": csrf_of(manager)})
+    assert closed.status_code == 303
+    frozen = reviewer_client.get(f"/summary/snapshots/{q3.id}").get_data(as_text=True)
+    row = _element(frozen, '<span class="code">3.1.c</span>', "tr")
+    assert _bar(row) == ("bar-warn", "83%") and "At risk</span>" in row
+
+    # The indicator's chart: 2025-Q3 is the mean of 4 and 8, 2025-Q4 Thailand's 6.
+    page = reviewer_client.get(f"/indicators/{ids['3.1.c']}").get_data(as_text=True)
+    assert "<title>2025-Q3: 6</title>" in page and "<title>2025-Q4: 6</title>" in page

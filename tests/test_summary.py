@@ -107,6 +107,61 @@ def test_the_plan_pages_rate_every_indicator_as_the_summary_does(session) -> Non
     assert progress[data.decrease.id].expected_marker is None  # no tick: a level is not due
 
 
+def test_a_level_is_averaged_over_the_states_and_never_added_up(session) -> None:
+    """An ``average`` indicator (average days to answer a request, decrease to 5): each
+    period's figure is the states' mean, and its latest period's mean stands to date."""
+    data = summary_data.make_fixture(session)
+    dinaria = summary_data.factories.make_state(session, "DIN", name="Dinaria")
+    days = summary_data.factories.make_indicator(
+        session,
+        data.initiative,
+        code="AVG",
+        direction="decrease",
+        aggregation="average",
+        target_value=5,
+    )
+    approved = {
+        (state.id, period.id): summary_data.submission(
+            session, state, period, "approved", date(2025, 7, 1)
+        )
+        for state, period in ((dinaria, data.q1), (dinaria, data.q2))
+    }
+    approved |= {
+        (s.member_state_id, s.reporting_period_id): s
+        for s in session.exec(select(Submission).where(Submission.status == "approved"))
+    }
+    # Q1: Atlantis 4, Dinaria 8: 6 days. Q2: Borduria 6, Dinaria 10: 8 days.
+    for state, period, number in (
+        (data.atlantis, data.q1, 4),
+        (dinaria, data.q1, 8),
+        (data.borduria, data.q2, 6),
+        (dinaria, data.q2, 10),
+    ):
+        summary_data.value(session, days, approved[state.id, period.id], number)
+
+    line = _lines(build_summary(session, REVIEWER, BOTH_QUARTERS, today=summary_data.TODAY))["AVG"]
+    assert line.trend == [("2025-Q1", 6.0), ("2025-Q2", 8.0)]
+    # A level stands, to date and over the range: 8 days, not 14 nor 28.
+    assert (line.latest_value, line.range_value, line.to_date_value) == (8.0, 8.0, 8.0)
+    # 8 days against a target of 5, more than 20% above it: 5/8 = 62.5%, off track.
+    assert (line.percent, line.rating) == (pytest.approx(62.5), "off_track")
+    only_q1 = SummaryFilters(period_from="2025-Q1", period_to="2025-Q1")
+    line = _lines(build_summary(session, REVIEWER, only_q1, today=summary_data.TODAY))["AVG"]
+    # To the end of Q1: 6 days, within 20% above the target: at risk.
+    assert (line.range_value, line.to_date_value, line.rating) == (6.0, 6.0, "at_risk")
+    # A state's column is its own latest level (Atlantis reported 4 in Q1), not a sum.
+    atlantis = SummaryFilters(
+        period_from="2025-Q2", period_to="2025-Q2", member_state_id=data.atlantis.id
+    )
+    line = _lines(build_summary(session, REVIEWER, atlantis, today=summary_data.TODAY))["AVG"]
+    assert (line.state_value, line.range_value) == (4.0, 8.0)
+
+    progress = indicator_progress(session, [days], [data.initiative], today=summary_data.TODAY)
+    shown = progress[days.id]
+    assert (shown.achieved, shown.level_period, shown.rating) == (8.0, "2025-Q2", "off_track")
+    assert totals.differences(session) == []  # the kept counts agree with the values
+
+
 @pytest.mark.parametrize(
     ("direction", "value", "target", "baseline", "rating"),
     [

@@ -91,6 +91,9 @@ def parse_definition_form(form: dict[str, str], periods: list[ReportingPeriod]) 
     targets = {
         p.id: _number(form.get(f"target-{p.id}", ""), f"target-{p.id}", problems) for p in periods
     }
+    if form.get("aggregation") == "average" and form.get("unit") != "number":
+        # A percentage combines from its parts; a yes/no answer or a text has no mean.
+        problems["aggregation"] = "only a number is averaged over the member states"
     target = _number(form.get("target_value", ""), "target_value", problems)
     baseline = _number(form.get("baseline_value", ""), "baseline_value", problems)
     if form.get("unit") == "percentage":

@@ -19,7 +19,9 @@ RAG_RATINGS = ("on_track", "at_risk", "off_track")
 INDICATOR_LEVELS = ("output", "outcome")
 INDICATOR_UNITS = ("number", "percentage", "yes_no", "text")
 DIRECTIONS = ("increase", "decrease", "maintain")
-AGGREGATIONS = ("per_period", "cumulative")
+# ``average``: a level each state reports (e.g. average days to answer a request): states are
+# combined by their mean, never summed, and the latest period's figure stands.
+AGGREGATIONS = ("per_period", "cumulative", "average")
 FREQUENCIES = ("quarterly", "annual")
 COMPUTED_FROM = ("activities", "participants", "member_states_participating")
 ACTIVITY_KINDS = ("training_course", "regional_meeting", "workshop", "research_product", "briefing")
@@ -44,6 +46,7 @@ LABELS = {
     "maintain": "Maintain",
     "per_period": "Per period (periods add up)",
     "cumulative": "Cumulative (latest value stands)",
+    "average": "Average of the states (latest period stands)",
     "quarterly": "Quarterly",
     "annual": "Annual",
     "training_course": "Training course",

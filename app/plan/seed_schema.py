@@ -42,7 +42,7 @@ class IndicatorSeed(_Strict):
     level: Literal["output", "outcome"]
     unit: Literal["number", "percentage", "yes_no", "text"]
     direction: Literal["increase", "decrease", "maintain"] = "increase"
-    aggregation: Literal["per_period", "cumulative"] = "per_period"
+    aggregation: Literal["per_period", "cumulative", "average"] = "per_period"
     baseline: float | None = None
     baseline_date: date | None = None
     target: float | None = None
@@ -66,6 +66,8 @@ class IndicatorSeed(_Strict):
             raise ValueError("activity_kinds only makes sense with computed_from")
         if self.computed_from and self.reported_by:
             raise ValueError("an indicator computed from activities is not reported by states")
+        if self.aggregation == "average" and (self.unit != "number" or self.computed_from):
+            raise ValueError("only a number reported by states is averaged over the states")
         return self
 
 

@@ -35,6 +35,7 @@ from app.progress.aggregation import (
     aggregate,
     expected_share,
     latest_level,
+    period_figure,
     rate_progress,
     rates_latest_level,
 )
@@ -266,7 +267,7 @@ def indicator_progress(
             continue
         rows = rows_by_indicator[indicator.id]
         agg = aggregate(indicator.unit, indicator.aggregation, rows, by_sex=indicator.by_sex)
-        level_order, level = latest_level(indicator.unit, rows)
+        level_order, level = latest_level(indicator.unit, rows, indicator.aggregation)
         rated = rate_progress(indicator, agg.value, level, expected)
         result[indicator.id] = IndicatorProgress(
             indicator,
@@ -517,7 +518,7 @@ def indicator_detail(
             per_period.append((period, computed_value(indicator, _in_period(activities, period))))
         else:
             rows = [_value_row(v, 0) for v in approved if v.reporting_period_id == period.id]
-            per_period.append((period, aggregate(indicator.unit, "per_period", rows).value))
+            per_period.append((period, period_figure(indicator.unit, indicator.aggregation, rows)))
     return IndicatorDetail(progress, periods, states, values, per_period, activities, statuses)
 
 

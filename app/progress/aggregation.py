@@ -2,6 +2,9 @@
 
 - ``per_period`` indicators: every period's values add up.
 - ``cumulative`` indicators: each member state's latest value stands; states add up.
+- ``average`` indicators (numbers that are levels, such as average days to answer a request):
+  in each period the states' values are averaged, each state counting once; the latest period's
+  mean stands. A level never adds up, over states or over periods.
 - percentages: numerators and denominators add up, and the percentage is computed from the sums;
   percentages are never averaged.
 - yes/no: the number of states whose latest answer is yes.
@@ -73,6 +76,9 @@ def aggregate(
     incomplete = by_sex and any(sex_parts_incomplete(r) for r in counted)
     if not counted:
         return Aggregate(value=None)
+    if _averaged(unit, aggregation):
+        _period, level = latest_level(unit, rows, aggregation)
+        return Aggregate(level, reporting_states=states, incomplete=incomplete)
     if unit == "percentage":
         pairs = [
             (r.numerator, r.denominator)
@@ -95,17 +101,29 @@ def aggregate(
     )
 
 
-def latest_level(unit: str, rows: Iterable[ValueRow]) -> tuple[int | None, float | None]:
-    """(period order, figure) of the latest period whose approved rows make a figure.
+def _averaged(unit: str, aggregation: str) -> bool:
+    return aggregation == "average" and unit == "number"
 
-    A period's figure combines the states that reported in it, as ``aggregate`` does for one
-    period; ``(None, None)`` when no period has one.
-    """
+
+def period_figure(unit: str, aggregation: str, rows: Iterable[ValueRow]) -> float | None:
+    """One period's figure over the states that reported in it: the mean of their values for
+    an ``average`` indicator, else what ``aggregate`` makes of one period's rows."""
+    if _averaged(unit, aggregation):
+        numbers = [r.value for r in rows if r.value is not None]
+        return sum(numbers) / len(numbers) if numbers else None
+    return aggregate(unit, "per_period", rows).value
+
+
+def latest_level(
+    unit: str, rows: Iterable[ValueRow], aggregation: str = "per_period"
+) -> tuple[int | None, float | None]:
+    """(period order, figure) of the latest period whose approved rows make a figure
+    (``period_figure``); ``(None, None)`` when no period has one."""
     by_period: dict[int, list[ValueRow]] = defaultdict(list)
     for row in rows:
         by_period[row.period_order].append(row)
     for order in sorted(by_period, reverse=True):
-        figure = aggregate(unit, "per_period", by_period[order]).value
+        figure = period_figure(unit, aggregation, by_period[order])
         if figure is not None:
             return order, figure
     return None, None
@@ -190,8 +208,11 @@ def rates_latest_level(direction: str, aggregation: str) -> bool:
 
     Increase indicators are rated on what has been achieved to date. Decrease and maintain ones
     are rated on their current level: summing a level over periods means nothing. A cumulative
-    indicator's figure to date already is its level (each state's latest value).
+    indicator's figure to date already is its level (each state's latest value). An average
+    indicator is a level whatever its direction.
     """
+    if aggregation == "average":
+        return True
     return direction != "increase" and aggregation != "cumulative"
 
 

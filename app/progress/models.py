@@ -125,6 +125,7 @@ class ApprovedPeriodTotal(SQLModel, table=True):
     reporting_period_id: int = Field(foreign_key="reporting_period.id", primary_key=True)
     indicator_id: int = Field(foreign_key="indicator.id", primary_key=True)
     value_sum: float | None = None
+    value_count: int = 0  # values given: an ``average`` indicator's figure is sum / count
     # Only from pairs with a positive denominator: a percentage is recomputed from its parts.
     numerator_sum: float | None = None
     denominator_sum: float | None = None

@@ -754,6 +754,7 @@ def _period_sums(scope: _Bound):
         total.indicator_id,
         total.reporting_period_id,
         total.value_sum,
+        total.value_count,
         total.numerator_sum,
         total.denominator_sum,
         total.yes_count,
@@ -829,7 +830,8 @@ def _window_sums(scope: _Bound):
 def _latest_sums(scope: _Bound):
     """Each state's latest approved value (to date, and within the range), summed per indicator.
 
-    Only for indicators where the latest value stands: cumulative ones and yes/no answers.
+    Only for indicators where the latest value stands: cumulative ones and yes/no answers, and
+    average ones, whose state column is the state's latest level.
     Read from each state's latest values as of the range's last period (kept up to date by
     ``app.progress.totals``): one row per indicator and state, whatever the history.
     """
@@ -858,7 +860,11 @@ def _latest_sums(scope: _Bound):
             latest.as_of_period_id == scope.last_period_id,
             col(latest.indicator_id).in_(
                 _indicators_in_scope(
-                    scope, or_(Indicator.aggregation == "cumulative", Indicator.unit == "yes_no")
+                    scope,
+                    or_(
+                        col(Indicator.aggregation).in_(("cumulative", "average")),
+                        Indicator.unit == "yes_no",
+                    ),
                 )
             ),
         )
@@ -1360,9 +1366,11 @@ _INDICATOR_FIELDS = tuple(getattr(Indicator, name) for name in _IndicatorRow._fi
 def _gather_figures(session: Session, scope: _Scope, indicators: list[_IndicatorRow]) -> _Figures:
     """Run the indicator queries (a fixed number) and file their rows for quick lookup."""
     figures = _Figures()
-    unit_of = {indicator.id: indicator.unit for indicator in indicators}
-    for ind_id, period_id, value, num, den, yes, fixed in _run(session, scope, _period_sums):
-        figures.trend[ind_id][period_id] = _period_figure(unit_of[ind_id], value, num, den, yes)
+    kind_of = {indicator.id: (indicator.unit, indicator.aggregation) for indicator in indicators}
+    for ind_id, period_id, value, count, num, den, yes, fixed in _run(session, scope, _period_sums):
+        figures.trend[ind_id][period_id] = _period_figure(
+            *kind_of[ind_id], value, count, num, den, yes
+        )
         if fixed:
             figures.corrected[ind_id].add(period_id)
     for row in _run(session, scope, _window_sums):
@@ -1446,8 +1454,13 @@ def _reported_trend(
     return [(code, figure_in(period_id)) for period_id, code, _in_range in periods]
 
 
-def _period_figure(unit: str, value, numerator, denominator, yes) -> float | None:
-    """One period's figure from its totals, as ``_Sums.figure`` gives it for several."""
+def _period_figure(
+    unit: str, aggregation: str, value, count, numerator, denominator, yes
+) -> float | None:
+    """One period's figure from its totals, as ``_Sums.figure`` gives it for several (and, for
+    an ``average`` indicator, the states' mean, as ``aggregation.period_figure`` does)."""
+    if unit == "number" and aggregation == "average":
+        return float(value) / count if value is not None and count else None
     if unit == "percentage":
         return 100.0 * float(numerator or 0) / float(denominator) if denominator else None
     if unit == "yes_no":
@@ -1472,6 +1485,8 @@ def _windows(
         )
         return trend, ranged, to_date, None, False
     trend = _reported_trend(indicator.id, figures, periods)
+    if indicator.aggregation == "average":
+        return _level_windows(indicator, figures, periods, trend)
     if indicator.aggregation == "cumulative" or unit == "yes_no":
         latest = figures.latest_to_date.get(indicator.id, _NO_SUMS)
         return (
@@ -1489,6 +1504,26 @@ def _windows(
         figures.state.get(indicator.id, _NO_SUMS).figure(unit),
         to_date.incomplete,
     )
+
+
+def _level_windows(
+    indicator: _IndicatorRow,
+    figures: _Figures,
+    periods: list[_PeriodKey],
+    trend: list[tuple[str, float | None]],
+) -> tuple[list, float | None, float | None, float | None, bool]:
+    """An average indicator's figures are levels: the latest period's mean stands, to date
+    and within the range (which ends where "to date" does), and a state's latest value."""
+    latest = [
+        (in_range, value)
+        for (_pid, _code, in_range), (_c, value) in zip(periods, trend, strict=True)
+        if value is not None
+    ]
+    to_date = latest[-1][1] if latest else None
+    ranged = to_date if latest and latest[-1][0] else None
+    state = figures.latest_state.get(indicator.id, _NO_SUMS).figure(indicator.unit)
+    incomplete = figures.to_date.get(indicator.id, _NO_SUMS).incomplete
+    return trend, ranged, to_date, state, incomplete
 
 
 def _indicator_line(
