@@ -4,8 +4,8 @@ An indicator such as "average days to answer a request" is a level each state re
 the states' levels (4 and 8 days making 12) means nothing. The new aggregation ``average`` takes
 their mean in each period, so the approved totals keep how many values each sum is made of.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-23
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
