@@ -334,7 +334,9 @@ def _element(page: str, start: str, tag: str) -> str:
 
 def _bar(html: str) -> tuple[str, str]:
     """(tone class, percent written) of the first progress bar in ``html``."""
-    found = re.search(r'class="bar (bar-\w+)".*?<text [^>]*>([^<]*)</text>', html, re.S)
+    found = re.search(
+        r'class="bar (bar-\w+)".*?<span class="bar-figure">([^<]*)</span>', html, re.S
+    )
     assert found, html
     return found.group(1), found.group(2)
 
