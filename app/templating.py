@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from functools import lru_cache
 
 from flask import Flask
@@ -12,6 +11,7 @@ from markupsafe import Markup
 from app.plan.services import format_value, label
 from app.plan.status import allowed_statuses
 from app.reports import charts
+from app.validation import number_as_typed
 
 
 def _date(value: date | datetime | None) -> str:
@@ -32,19 +32,6 @@ def format_answer(unit: str, value: float | None, text: str | None = None) -> st
     if unit == "yes_no" and value in (0, 1):
         return "Yes" if value == 1 else "No"
     return format_value(unit, value, text)
-
-
-def _format_number(value: float | None) -> str:
-    """A stored number as a person would type it back: 12, not 12.0; every digit it has, in
-    plain notation (3.14159265, 1234567.5, 0.0000001), so a form saved again unchanged stores
-    exactly the same number and its field still reads as a number."""
-    if value is None:
-        return ""
-    if value == int(value):
-        return str(int(value))
-    # repr is the shortest text that reads back as the same float; Decimal writes it out
-    # without an exponent.
-    return format(Decimal(repr(value)), "f")
 
 
 STATUS_ICONS = {"planned": "○", "in_progress": "◐", "completed": "●", "cancelled": "✕"}
@@ -84,7 +71,7 @@ def init_app(app: Flask) -> None:
         period_columns=charts.period_columns,
         format_value=format_value,
         format_answer=format_answer,
-        format_number=_format_number,
+        format_number=number_as_typed,
         status_badge=status_badge,
         allowed_statuses=allowed_statuses,
         rag_badge=rag_badge,

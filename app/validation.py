@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from werkzeug.routing import IntegerConverter
@@ -34,6 +35,19 @@ def parse_id(raw: str | None) -> int | None:
         return None
     number = int(text)
     return number if number <= MAX_ID else None
+
+
+def number_as_typed(value: float | None) -> str:
+    """A stored number as a person would type it back, the other way from reading a form: 12,
+    not 12.0; every digit it has, in plain notation (3.14159265, 1234567.5, 0.0000001), so a
+    form saved again unchanged stores exactly the same number and its field still reads as one."""
+    if value is None:
+        return ""
+    if value == int(value):
+        return str(int(value))
+    # repr is the shortest text that reads back as the same float; Decimal writes it out
+    # without an exponent.
+    return format(Decimal(repr(value)), "f")
 
 
 class DatabaseIdConverter(IntegerConverter):

@@ -90,19 +90,24 @@ def test_a_cookie_captured_before_sign_out_does_not_work_after(app, people) -> N
     assert response.status_code == 302 and "/login" in response.location
 
 
+def _change_password(client, current: str, new: str):
+    """The change-password form, sent by a signed-in client with the new password twice."""
+    return client.post(
+        "/account/password",
+        data={
+            "current_password": current,
+            "new_password": new,
+            "repeat_password": new,
+            "csrf_token": csrf_of(client),
+        },
+    )
+
+
 def test_changing_the_password_ends_other_sessions(app, people) -> None:
     laptop = sign_in(app.test_client(), people.reviewer)
     phone = sign_in(app.test_client(), people.reviewer)
     new = "a much longer new passphrase"
-    response = laptop.post(
-        "/account/password",
-        data={
-            "current_password": PASSWORD,
-            "new_password": new,
-            "repeat_password": new,
-            "csrf_token": csrf_of(laptop),
-        },
-    )
+    response = _change_password(laptop, PASSWORD, new)
     assert response.status_code == 302
     assert laptop.get("/").status_code == 200  # the browser that changed it stays in
     assert phone.get("/").status_code == 302  # every other session is over
@@ -111,15 +116,7 @@ def test_changing_the_password_ends_other_sessions(app, people) -> None:
 
 def test_password_change_explains_each_problem(app, people) -> None:
     client = sign_in(app.test_client(), people.reviewer)
-    response = client.post(
-        "/account/password",
-        data={
-            "current_password": "wrong",
-            "new_password": "short",
-            "repeat_password": "short",
-            "csrf_token": csrf_of(client),
-        },
-    )
+    response = _change_password(client, "wrong", "short")
     body = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "this is not your current password" in body
@@ -279,15 +276,7 @@ def test_changing_the_password_revokes_unused_links(app, people) -> None:
     link = _reset_link(admin, people.reviewer)
     reviewer = sign_in(app.test_client(), people.reviewer)
     new = "a much longer new passphrase"
-    response = reviewer.post(
-        "/account/password",
-        data={
-            "current_password": PASSWORD,
-            "new_password": new,
-            "repeat_password": new,
-            "csrf_token": csrf_of(reviewer),
-        },
-    )
+    response = _change_password(reviewer, PASSWORD, new)
     assert response.status_code == 302
     _assert_revoked(app, link)
     assert _login(app.test_client(), people.reviewer.email, new).status_code == 302
@@ -328,15 +317,7 @@ def test_changing_the_password_lifts_the_lockout(app, people) -> None:
     reviewer = sign_in(app.test_client(), people.reviewer)  # still signed in on one device
     _lock_out(app, people.reviewer)
     new = "a much longer new passphrase"
-    response = reviewer.post(
-        "/account/password",
-        data={
-            "current_password": PASSWORD,
-            "new_password": new,
-            "repeat_password": new,
-            "csrf_token": csrf_of(reviewer),
-        },
-    )
+    response = _change_password(reviewer, PASSWORD, new)
     assert response.status_code == 302
     assert "account:reviewer@example.org" not in _failures(app)
     assert _login(app.test_client(), people.reviewer.email, new).status_code == 302

@@ -36,7 +36,7 @@ from app.progress import submissions as subs
 from app.progress.models import IndicatorValue, Submission
 from app.progress.services import VALUE_FIELDS, ValueInput, record_indicator_values
 from app.timeutil import utcnow
-from app.validation import NotFound
+from app.validation import NotFound, number_as_typed
 
 if TYPE_CHECKING:
     from openpyxl.cell.cell import Cell
@@ -396,7 +396,8 @@ def _titles_and_units(session: Session, ids: list[int]) -> dict[int, tuple[str, 
 def _typed(unit: str, entry: checks.RowEntry) -> str | None:
     """A new row's answer as it was typed (a percentage has no value until it is loaded)."""
     if unit == "percentage":
-        return f"{_number(entry.numerator)} / {_number(entry.denominator)}"
+        parts = (number_as_typed(entry.numerator), number_as_typed(entry.denominator))
+        return " / ".join(part or "—" for part in parts)
     if entry.text_value is not None:
         return entry.text_value
     return _shown(unit, "value", entry.value)
@@ -409,15 +410,8 @@ def _shown(unit: str, name: str, value: Any) -> Any:
     if name == "value" and unit == "yes_no":
         return "Yes" if value else "No"
     if isinstance(value, int | float):
-        return _number(value)
+        return number_as_typed(value)
     return value
-
-
-def _number(value: float | None) -> str:
-    """12.0 as "12" and 3.5 as "3.5": the number as typed, not as stored."""
-    if value is None:
-        return "—"
-    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def load_refusal(session: Session, upload: Upload, viewer: Viewer) -> str | None:

@@ -16,7 +16,7 @@ from app.plan.models import Indicator, IndicatorReportingState, MemberState, Rep
 from app.progress import totals
 from app.progress.models import IndicatorValue, IndicatorValueRevision, Submission
 from app.timeutil import utcnow
-from app.validation import InputError
+from app.validation import InputError, number_as_typed
 
 MAX_NARRATIVE_CHARS = 4000
 # What a reported value holds, beside its indicator, period and state.
@@ -240,14 +240,10 @@ def unit_problems(indicator: Indicator, data: ValueInput) -> dict[str, str]:
     checkable = indicator.unit == "number" and data.value is not None
     if checkable and counted > data.value and not problems.keys() & {"value", "female", "male"}:
         problems["female"] = (
-            f"women and men counted ({_plain(counted)}) are more than the total "
-            f"({_plain(data.value)})"
+            f"women and men counted ({number_as_typed(counted)}) are more than the total "
+            f"({number_as_typed(data.value)})"
         )
     return problems
-
-
-def _plain(number: float) -> str:
-    return f"{number:g}"
 
 
 def percentage_of(numerator: float | None, denominator: float | None) -> float | None:
