@@ -74,6 +74,8 @@ def load_config(instance_path: Path) -> dict:
         "IMPORT_MAX_RATIO": _int_env("IMPORT_MAX_RATIO", 200),
         "SQLITE_BUSY_TIMEOUT_MS": _int_env("SQLITE_BUSY_TIMEOUT_MS", 15000),
         "SESSION_COOKIE_HTTPONLY": True,
+        # A session ends this many hours after sign-in, however busy it is (a working day).
+        "SESSION_LIFETIME_HOURS": _int_env("SESSION_LIFETIME_HOURS", 12),
         # Set SECURE_COOKIES=1 when served over HTTPS: the cookie becomes Secure and __Host-.
         "SESSION_COOKIE_SECURE": os.environ.get("SECURE_COOKIES", "").lower() in {"1", "true"},
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", ""),
