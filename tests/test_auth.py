@@ -141,6 +141,45 @@ def test_disabling_a_user_ends_their_session(app, people) -> None:
     assert _login(client, people.reviewer.email, PASSWORD).status_code == 401
 
 
+def _set_active(admin_client, user: User, active: bool, roles: list[str]):
+    data = {"full_name": user.full_name, "roles": roles, "csrf_token": csrf_of(admin_client)}
+    if active:
+        data["is_active"] = "on"
+    response = admin_client.post(f"/admin/users/{user.id}", data=data)
+    assert response.status_code == 302
+    return response
+
+
+def test_disabling_a_user_revokes_their_reset_and_invitation_links(app, people) -> None:
+    admin = sign_in(app.test_client(), people.admin)
+    reset = _reset_link(admin, people.reviewer)
+    invitation = _invite(app, admin, "newcomer@example.org")
+    someone_elses = _reset_link(admin, people.manager)
+    with open_session(app) as session:
+        newcomer = session.exec(select(User).where(User.email == "newcomer@example.org")).one()
+
+    _set_active(admin, people.reviewer, False, ["reviewer"])
+    _set_active(admin, newcomer, False, ["reviewer"])
+    refused = app.test_client().get(reset)
+    assert refused.status_code == 400
+    # Enabled again, the account does not bring the links sent before back to life.
+    _set_active(admin, people.reviewer, True, ["reviewer"])
+    _set_active(admin, newcomer, True, ["reviewer"])
+    for link in (reset, invitation):
+        _assert_revoked(app, link)
+    assert (
+        _login(app.test_client(), people.reviewer.email, "an attacker's passphrase").status_code
+        == 401
+    )
+    assert app.test_client().get(someone_elses).status_code == 200  # only the disabled users'
+    with open_session(app) as session:
+        tokens = session.exec(
+            select(AccountToken).where(AccountToken.user_id == people.reviewer.id)
+        ).all()
+    assert [token.used_at for token in tokens] == [None]  # expired, kept on record, never "used"
+    assert all(token.expires_at <= utcnow() for token in tokens)
+
+
 def test_the_throttle_holds_across_workers(database_url: str, people) -> None:
     # Two app instances on one database stand for two gunicorn workers.
     workers = [

@@ -137,7 +137,7 @@ def update_user(
     if problems:
         raise InputError(problems)
     if user.is_active and not is_active:
-        user.session_version += 1  # disabling ends every session at once
+        _disable(session, user)
     user.full_name = full_name.strip()
     user.member_state_id = member_state_id if "focal_point" in roles else None
     user.is_active = is_active
@@ -145,6 +145,13 @@ def update_user(
     _set_roles(session, user, roles)
     session.flush()
     return user
+
+
+def _disable(session: Session, user: User) -> None:
+    """Disabling ends every session at once and revokes the links sent before it: re-enabling
+    the account later must not bring an old invitation or reset link back to life."""
+    end_all_sessions(session, user)
+    _revoke_unused_links(session, user.id)
 
 
 def _set_roles(session: Session, user: User, roles: list[str]) -> None:
