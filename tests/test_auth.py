@@ -352,14 +352,47 @@ def test_a_reset_link_lifts_the_lockout_of_that_account_only(app, people) -> Non
     assert "Too many" in _login(app.test_client(), people.manager.email, PASSWORD).text
 
 
-def test_changing_the_password_lifts_the_lockout(app, people) -> None:
+def test_changing_the_password_lifts_the_lockout_count(app, people) -> None:
     reviewer = sign_in(app.test_client(), people.reviewer)  # still signed in on one device
-    _lock_out(app, people.reviewer)
+    client = app.test_client()
+    client.get("/login")
+    for _ in range(services.MAX_FAILURES_PER_ACCOUNT - 1):  # one short of the lockout
+        assert _login(client, people.reviewer.email, "a wrong guess at it").status_code == 401
     new = "a much longer new passphrase"
     response = _change_password(reviewer, PASSWORD, new)
     assert response.status_code == 302
     assert "account:reviewer@example.org" not in _failures(app)
     assert _login(app.test_client(), people.reviewer.email, new).status_code == 302
+
+
+def test_the_current_password_check_is_throttled_like_log_in(app, people) -> None:
+    # Someone at a browser left signed in guesses at the password through the change page.
+    reviewer = sign_in(app.test_client(), people.reviewer)
+    new = "a much longer new passphrase"
+    for _ in range(services.MAX_FAILURES_PER_ACCOUNT):
+        wrong = _change_password(reviewer, "a wrong guess at it", new)
+        assert wrong.status_code == 422
+        assert "this is not your current password" in wrong.text
+    limit = services.MAX_FAILURES_PER_ACCOUNT
+    # The same counters as log-in: the account's and the address's.
+    assert _failures(app) == {"account:reviewer@example.org": limit, "address:127.0.0.1": limit}
+
+    refused = _change_password(reviewer, PASSWORD, new)  # even the right password
+    assert refused.status_code == 429
+    assert "Too many failed log-ins" in refused.text
+    assert _failures(app)["account:reviewer@example.org"] == limit  # a refusal is not a guess
+    assert (
+        "Too many failed log-ins" in _login(app.test_client(), people.reviewer.email, PASSWORD).text
+    )
+    assert _login(app.test_client(), people.reviewer.email, new).status_code == 401  # unchanged
+
+
+def test_a_log_in_lockout_also_closes_the_change_page(app, people) -> None:
+    reviewer = sign_in(app.test_client(), people.reviewer)
+    _lock_out(app, people.reviewer)
+    refused = _change_password(reviewer, PASSWORD, "a much longer new passphrase")
+    assert refused.status_code == 429
+    assert "Too many failed log-ins" in refused.text
 
 
 def test_an_expired_link_is_refused(app, people) -> None:

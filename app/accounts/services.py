@@ -196,10 +196,11 @@ def _recent_failures(session: Session, key: str) -> int:
     ).one()
 
 
-def authenticate(session: Session, email: str, password: str, address: str) -> User:
-    """Check a log-in. Raises ``LoginRefused``; failures are recorded for the throttle.
+def refuse_if_throttled(session: Session, email: str, address: str) -> None:
+    """The one attempt limit for every check of a password: log-in and the change page.
 
-    The caller must commit even on refusal, so that the failure is counted.
+    Raises ``LoginRefused`` once the account or the client address has failed too often in
+    the window; a right password is then refused too, so guessing gains nothing.
     """
     account_key, address_key = _throttle_keys(email, address)
     if (
@@ -211,12 +212,25 @@ def authenticate(session: Session, email: str, password: str, address: str) -> U
             f"Too many failed log-ins. Wait {minutes} minutes and try again, or ask an "
             "administrator to reset your password."
         )
+
+
+def record_failure(session: Session, email: str, address: str) -> None:
+    """Count a wrong password against the account and the address (the caller commits)."""
+    for key in _throttle_keys(email, address):
+        session.add(LoginFailure(throttle_key=key))
+    session.flush()
+
+
+def authenticate(session: Session, email: str, password: str, address: str) -> User:
+    """Check a log-in. Raises ``LoginRefused``; failures are recorded for the throttle.
+
+    The caller must commit even on refusal, so that the failure is counted.
+    """
+    refuse_if_throttled(session, email, address)
     user = find_user_by_email(session, email) if email else None
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
-        session.add(LoginFailure(throttle_key=account_key))
-        session.add(LoginFailure(throttle_key=address_key))
-        session.flush()
+        record_failure(session, email, address)
         raise LoginRefused("That e-mail address and password do not match an active account.")
     _clear_account_failures(session, email)
     if needs_rehash(user.password_hash):
@@ -240,9 +254,17 @@ def end_all_sessions(session: Session, user: User) -> None:
     session.flush()
 
 
-def change_password(session: Session, user: User, current: str, new: str, repeat: str) -> None:
+def change_password(
+    session: Session, user: User, current: str, new: str, repeat: str, address: str
+) -> None:
+    """Change a signed-in user's password. The current password is checked under the log-in
+    throttle (a session left open must not become an unlimited guessing oracle): raises
+    ``LoginRefused`` when throttled, ``InputError`` otherwise. The caller commits even on
+    refusal, so that a wrong current password is counted."""
+    refuse_if_throttled(session, user.email, address)
     problems: dict[str, str] = {}
     if not verify_password(user.password_hash, current):
+        record_failure(session, user.email, address)
         problems["current_password"] = "this is not your current password"
     if problem := password_problem(new):
         problems["new_password"] = problem

@@ -79,8 +79,13 @@ def change_password() -> str | Response:
             request.form.get("current_password", ""),
             request.form.get("new_password", ""),
             request.form.get("repeat_password", ""),
+            request.remote_addr or "",
         )
+    except services.LoginRefused as throttled:
+        problems = {"current_password": str(throttled)}
+        return render_template("accounts/password.html", problems=problems), 429
     except InputError as refused:
+        g.commit_refusal = True  # a wrong current password must be counted by the throttle
         return render_template("accounts/password.html", problems=refused.problems), 422
     start_session(g.user)  # this browser stays signed in; every other session has ended
     flash("Your password has been changed. Other sessions have been signed out.", "success")
