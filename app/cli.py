@@ -6,18 +6,22 @@ plain message with a non-zero exit, never as a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from app import schema
 from app.accounts.cli import demo_logins_path, users_cli
 from app.accounts.demo import ensure_demo_users
 from app.audit.services import set_actor
-from app.db import get_engine, unit_of_work
+from app.db import BUSY_MESSAGE, get_engine, is_busy_error, unit_of_work
 from app.imports.cli import imports_cli
 from app.maintenance.cli import backup_cli
 from app.plan import seed as plan_seed
@@ -117,6 +121,34 @@ def seed_if_empty() -> None:
     _seed_demo_users()
 
 
+_WRAPPED = "refuses_plainly_when_busy"
+
+
+def _refuse_plainly_when_busy(callback: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except DBAPIError as exc:
+            if is_busy_error(exc):
+                raise click.ClickException(BUSY_MESSAGE) from exc
+            raise
+
+    setattr(run, _WRAPPED, True)
+    return run
+
+
+def _busy_database_is_a_plain_refusal(group: click.Group) -> None:
+    """Every command, whatever feature declares it: another process holding the database is
+    a message and exit status 1, not a traceback (each command's unit of work rolls back)."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _busy_database_is_a_plain_refusal(command)
+        # The command objects are module-level, shared by every app made in one process.
+        elif command.callback is not None and not hasattr(command.callback, _WRAPPED):
+            command.callback = _refuse_plainly_when_busy(command.callback)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(seed_cli)
@@ -126,3 +158,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(backup_cli)
     app.cli.add_command(totals_cli)
+    _busy_database_is_a_plain_refusal(app.cli)

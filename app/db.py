@@ -7,6 +7,7 @@ commits or rolls back in exactly one place: ``request_session`` for requests and
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,6 +30,27 @@ metadata: MetaData = SQLModel.metadata
 
 WRITE_OPTION = "rso_write_transaction"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+# SQLSTATEs PostgreSQL gives when another transaction is in the way: lock_not_available (a lock
+# or statement timeout), deadlock_detected and serialization_failure. Retrying later succeeds.
+_BUSY_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
+_SQLITE_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+BUSY_MESSAGE = "The system is busy: nothing was saved. Please try again in a moment."
+
+
+def is_busy_error(exc: BaseException | None) -> bool:
+    """Whether an error means "another writer holds the database", not a fault: SQLite's
+    "database is locked" after the busy timeout, or PostgreSQL's lock and serialisation
+    failures. ``exc`` may be SQLAlchemy's wrapper or the driver's own exception."""
+    driver_error = getattr(exc, "orig", None) or exc
+    if isinstance(driver_error, sqlite3.OperationalError):
+        # The primary result code is the low byte of an extended one (SQLITE_BUSY_SNAPSHOT...).
+        code = getattr(driver_error, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in _SQLITE_BUSY_CODES
+        return "database is locked" in str(driver_error)
+    return getattr(driver_error, "sqlstate", None) in _BUSY_SQLSTATES
 
 
 def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 15000) -> Engine:
@@ -112,6 +134,15 @@ def finish_request_session() -> None:
     session: Session | None = g.pop("db_session", None)
     if session is not None:
         session.commit()
+        session.close()
+
+
+def abandon_request_session() -> None:
+    """Roll back and close the request's session at once, for an error page that must not
+    touch the database again (it is busy): the next query would wait on the same lock."""
+    session: Session | None = g.pop("db_session", None)
+    if session is not None:
+        session.rollback()
         session.close()
 
 
