@@ -181,6 +181,13 @@ def test_any_other_database_error_is_still_the_500_page(
     assert "fault is on our side" in response.get_data(as_text=True)
 
 
+def _assert_plain_busy_refusal(result: Any) -> None:
+    assert result.exit_code == 1
+    assert "Error: The system is busy: nothing was saved" in result.output
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)  # click's own exit, not the error
+
+
 def test_a_command_on_a_busy_database_says_so_plainly(
     busy_app: Flask, database_url: str, people: People
 ) -> None:
@@ -190,10 +197,7 @@ def test_a_command_on_a_busy_database_says_so_plainly(
             args=["users", "reset-password", people.reviewer.email, "--password-stdin"],
             input="a brand new passphrase\n",
         )
-    assert result.exit_code == 1
-    assert "The system is busy: nothing was saved" in result.output
-    assert "Traceback" not in result.output
-    assert isinstance(result.exception, SystemExit)
+    _assert_plain_busy_refusal(result)
     refused_login = busy_app.test_client()
     refused_login.get("/login")
     response = refused_login.post(
@@ -205,6 +209,19 @@ def test_a_command_on_a_busy_database_says_so_plainly(
         },
     )
     assert response.status_code == 401  # the password was not changed
+
+
+def test_every_feature_s_commands_refuse_plainly_when_busy(
+    busy_app: Flask, database_url: str, people: People
+) -> None:
+    runner = busy_app.test_cli_runner()
+    # The seed (app/cli.py) and the totals rebuild (progress) read and write other tables.
+    for args, table in (
+        (["seed", "plan"], "work_plan"),
+        (["totals", "rebuild"], "approved_period_total"),
+    ):
+        with another_process_holds_the_lock(database_url, table):
+            _assert_plain_busy_refusal(runner.invoke(args=args))
 
 
 @pytest.mark.parametrize(
