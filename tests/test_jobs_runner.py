@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
 from app.imports.models import Upload
 from app.plan.models import ReportingPeriod
+from app.scheduling import registry
 from app.scheduling.jobs import run_job
-from app.scheduling.models import JobRun
+from app.scheduling.models import JobLock, JobRun
+from app.scheduling.registry import JobDefinition
 from tests.conftest import open_session
 from tests.fixtures_accounts import sign_in
 from tests.workbooks import download_template, fill, valid_answers
@@ -65,3 +69,40 @@ def test_the_inbox_job_run_by_the_runner_handles_a_waiting_workbook(app, waiting
     with open_session(app) as session:
         stored = session.get(JobRun, run.id)
     assert stored.outcome == "succeeded" and stored.finished_at is not None
+
+
+def _failing_scan(context):
+    raise OperationalError(
+        "BEGIN IMMEDIATE", {}, Exception("database is locked")
+    )  # as SQLAlchemy words a driver's error
+
+
+def test_a_failed_run_reads_plainly_on_the_runs_page_and_the_admins_home(
+    app, people, monkeypatch, caplog
+) -> None:
+    monkeypatch.setitem(
+        registry._JOBS, "imports-scan", JobDefinition("imports-scan", "Inbox", _failing_scan)
+    )
+    with caplog.at_level(logging.ERROR, logger="app.scheduling.jobs"):
+        run = run_job(app, "imports-scan", "schedule")
+    assert run.outcome == "failed"
+    assert "database was busy or could not be reached" in run.error
+    assert "database is locked" in caplog.text  # the detail is in the log, for whoever looks
+    admin = sign_in(app.test_client(), people.admin)
+    for page in (admin.get("/admin/runs"), admin.get("/my-work")):
+        text = page.get_data(as_text=True)
+        assert "database was busy or could not be reached" in text
+        assert "BEGIN IMMEDIATE" not in text and "OperationalError" not in text
+    with open_session(app) as session:
+        lock = session.get(JobLock, "imports-scan")
+    assert lock.holder is None  # a failed run releases its lock
+
+
+def test_the_cli_says_plainly_why_a_run_failed(app, runner, monkeypatch) -> None:
+    monkeypatch.setitem(
+        registry._JOBS, "imports-scan", JobDefinition("imports-scan", "Inbox", _failing_scan)
+    )
+    result = runner.invoke(args=["jobs", "run", "imports-scan"])
+    assert result.exit_code != 0
+    assert "imports-scan: failed" in result.output
+    assert "database was busy" in result.output and "Traceback" not in result.output
