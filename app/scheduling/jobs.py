@@ -27,7 +27,7 @@ from app.db import get_engine, unit_of_work
 from app.scheduling import mail
 from app.scheduling.locks import ABANDONED_NOTE, JobLockHolder, LockSettings
 from app.scheduling.models import JOB_KINDS, JobLock, JobRun
-from app.scheduling.registry import JobContext, job_definition, register_job
+from app.scheduling.registry import JobContext, JobFunction, job_definition, register_job
 from app.scheduling.reminders import Cadence, run_reminders
 from app.scheduling.status_report import run_status_report
 from app.timeutil import utcnow
@@ -92,14 +92,19 @@ def run_job(app: Flask, job: str, trigger: str, *, run_id: int | None = None) ->
             lock.release()
 
 
-def _run_locked(app: Flask, engine: Engine, body, job: str, run_id: int) -> JobRun:
+def _run_locked(app: Flask, engine: Engine, body: JobFunction, job: str, run_id: int) -> JobRun:
     context = JobContext(app=app, engine=engine, job=job, run_id=run_id, today=office_today(app))
     try:
         counts = body(context)
     except Exception as exc:  # a job must never take the scheduler down
         log.exception("job %s (run %s) failed", job, run_id)
         return _finish(engine, run_id, "failed", {}, plain_failure(exc), context.notes)
-    delivered = deliver_outbox(app)
+    try:
+        delivered = deliver_outbox(app)
+    except Exception:  # the job's work is saved; its mail waits for the next delivery poll
+        log.exception("job %s (run %s): delivering the outbox failed", job, run_id)
+        context.note("Its mail was not sent after the run; the scheduler sends it shortly.")
+        delivered = mail.DeliveryResult()
     counts.update(
         {
             "mail_sent": delivered.sent,

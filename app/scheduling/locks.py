@@ -4,6 +4,8 @@ Taking it is one atomic UPDATE ... WHERE the lock is free or its holder stopped 
 holder names itself (host:pid:token) and a background thread refreshes ``heartbeat_at`` every
 JOB_HEARTBEAT_SECONDS while the job runs; after three missed beats the lock is stale, the next
 run takes it over, and the run the dead holder left "running" is closed as abandoned.
+Every process that runs jobs must share JOB_HEARTBEAT_SECONDS (one environment file), since
+the taker judges staleness by its own setting.
 """
 
 from __future__ import annotations
