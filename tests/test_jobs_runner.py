@@ -62,7 +62,8 @@ def test_the_inbox_job_run_by_the_runner_handles_a_waiting_workbook(app, waiting
     run = run_job(app, "imports-scan", "schedule")
     assert run.outcome == "succeeded", run.error
     assert run.counts["files"] == 1
-    assert [note.split(":")[0] for note in run.notes] == ["thailand-q3.xlsx"]
+    [note] = run.notes
+    assert "thailand-q3.xlsx" in note
     assert not waiting_workbook.exists()
     [upload] = _inbox_uploads(app)
     assert upload.original_name == "thailand-q3.xlsx"
