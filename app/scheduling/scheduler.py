@@ -13,6 +13,7 @@ Besides the schedules it polls: every JOB_POLL_SECONDS it starts the runs queued
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -97,7 +98,7 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
 POLLS = ("reload-schedules", "run-queued", "deliver-mail")
 
 
-def _logged(function):
+def _logged(function: Callable[[Flask], object]) -> Callable[[Flask], None]:
     """A poll that fails (a busy database) is logged and tried again at its next interval."""
 
     def poll(app: Flask) -> None:

@@ -28,7 +28,7 @@ def _schedules_page(problems: dict | None = None, typed: dict | None = None, sta
         problems=problems or {},
         typed=typed or {},
         smtp=bool(current_app.config.get("SMTP_HOST")),
-        labels={definition.kind: definition.label for definition in registered_jobs()},
+        labels=_labels(),
     ), status
 
 
@@ -89,7 +89,7 @@ def runs() -> str:
         template,
         runs=latest,
         active=any(run.outcome in ACTIVE_OUTCOMES for run in latest),
-        labels={definition.kind: definition.label for definition in registered_jobs()},
+        labels=_labels(),
         poll_seconds=current_app.config["JOB_POLL_SECONDS"],
     )
 
@@ -118,6 +118,10 @@ def message(message_id: int) -> str:
     if found is None:
         raise NotFound()
     return render_template("scheduling/message.html", message=found)
+
+
+def _labels() -> dict[str, str]:
+    return {definition.kind: definition.label for definition in registered_jobs()}
 
 
 def _or_minus_one(version: int | None) -> int:
