@@ -39,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.accounts import auth, policy
     from app.accounts.views import bp as accounts_bp
     from app.audit.views import bp as audit_bp
+    from app.imports import jobs as _imports_jobs  # noqa: F401  (registers imports-scan)
     from app.imports.views import bp as imports_bp
     from app.plan.activity_views import bp as activities_bp
     from app.plan.views import bp as plan_bp

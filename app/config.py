@@ -60,6 +60,15 @@ def load_config(instance_path: Path) -> dict:
         "SMTP_USER": os.environ.get("SMTP_USER", ""),
         "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "rso-tracker@localhost"),
+        # Seconds to connect to the mail server and for each of its answers.
+        "SMTP_TIMEOUT": _int_env("SMTP_TIMEOUT", 10),
+        # How often the scheduler process delivers pending mail, and starts queued runs.
+        "OUTBOX_POLL_SECONDS": _int_env("OUTBOX_POLL_SECONDS", 10),
+        "JOB_POLL_SECONDS": _int_env("JOB_POLL_SECONDS", 3),
+        # A running job's lock is refreshed this often; after three missed beats it is taken over.
+        "JOB_HEARTBEAT_SECONDS": _int_env("JOB_HEARTBEAT_SECONDS", 10),
+        # Fixes the office's "today" for jobs (demos and tests); empty means the real day.
+        "JOBS_TODAY": os.environ.get("JOBS_TODAY", ""),
         "REMINDER_DUE_SOON_DAYS": os.environ.get("REMINDER_DUE_SOON_DAYS", "14,7,1"),
         "REMINDER_OVERDUE_DAYS": os.environ.get("REMINDER_OVERDUE_DAYS", "1,7"),
         "REMINDER_OVERDUE_REPEAT_DAYS": _int_env("REMINDER_OVERDUE_REPEAT_DAYS", 30),

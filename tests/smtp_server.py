@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import socket
+import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -70,5 +71,49 @@ def smtp(app, monkeypatch):
 
     monkeypatch.setattr(smtplib.SMTP, "connect", only_ours)
     monkeypatch.setattr(mail, "RETRY_DELAYS", (0.01, 0.01))
+    yield server
+    server.stop()
+
+
+class SilentSmtp:
+    """A socket that accepts connections and never answers: a mail server that hangs."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.connections: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def start(self) -> SilentSmtp:
+        self.listener.settimeout(0.2)
+        self._thread.start()
+        return self
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _address = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections.append(connection)  # kept open, never written to
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        for connection in self.connections:
+            connection.close()
+        self.listener.close()
+
+
+@pytest.fixture
+def silent_smtp(app):
+    """SMTP_HOST points at a server that accepts and never answers (SMTP_TIMEOUT of 1 s)."""
+    server = SilentSmtp().start()
+    app.config.update(
+        SMTP_HOST="127.0.0.1", SMTP_PORT=server.port, SMTP_TIMEOUT=1, MAIL_FROM="rso@example.org"
+    )
     yield server
     server.stop()

@@ -15,10 +15,10 @@ from app.accounts.models import User
 from app.db import unit_of_work
 from app.plan.models import Initiative, ReportingPeriod
 from app.scheduling import mail
-from app.scheduling.jobs import run_job
+from app.scheduling.jobs import run_job, run_queued
 from app.scheduling.models import JobRun, OutboxMessage, ReminderClaim, Schedule
 from app.scheduling.reminders import Cadence
-from app.scheduling.scheduler import build_scheduler, catch_up
+from app.scheduling.scheduler import POLLS, build_scheduler, catch_up
 from app.scheduling.services import next_runs
 from app.validation import InputError
 from tests import factories
@@ -377,12 +377,34 @@ def test_schedules_are_edited_with_next_runs_and_bad_cron_is_explained(app, peop
     )
 
 
-def test_run_now_from_the_page_records_the_run(app, people) -> None:
+def test_run_now_queues_one_run_that_the_scheduler_starts(app, people) -> None:
     admin = sign_in(app.test_client(), people.admin)
-    response = admin.post("/admin/jobs/imports-scan/run", data={"csrf_token": csrf_of(admin)})
-    assert response.status_code == 303
+    for _press in range(2):
+        response = admin.post("/admin/jobs/imports-scan/run", data={"csrf_token": csrf_of(admin)})
+        assert response.status_code == 303
+    with open_session(app) as session:
+        [queued] = session.exec(select(JobRun)).all()  # two presses, one queued run
+    assert (queued.job, queued.outcome, queued.trigger) == ("imports-scan", "queued", "page")
     page = admin.get("/admin/runs").get_data(as_text=True)
-    assert "imports-scan" in page and "Succeeded" in page
+    assert "Queued" in page and "Waiting for the scheduler process" in page
+    assert 'hx-trigger="every 2s"' in page and 'http-equiv="refresh"' in page
+    partial = admin.get("/admin/runs", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert '<div id="runs" hx-get="/admin/runs"' in partial
+    assert "<html" not in partial
+
+    [run] = run_queued(app)  # what the scheduler process does every few seconds
+    assert (run.id, run.outcome) == (queued.id, "succeeded")
+    assert run_queued(app) == []
+    page = admin.get("/admin/runs").get_data(as_text=True)
+    assert "Imports inbox scan" in page and "Succeeded" in page
+    assert "hx-trigger" not in page and 'http-equiv="refresh"' not in page
+
+
+def test_the_scheduler_polls_for_queued_runs_and_mail(app) -> None:
+    app.config.update(JOB_POLL_SECONDS=2, OUTBOX_POLL_SECONDS=4)
+    jobs = {job.id: job for job in build_scheduler(app).get_jobs()}
+    assert jobs["run-queued"].trigger.interval.total_seconds() == 2
+    assert jobs["deliver-mail"].trigger.interval.total_seconds() == 4
 
 
 def test_the_cli_runs_jobs_and_refuses_unknown_ones(app, runner) -> None:
@@ -559,7 +581,7 @@ def test_an_enabled_schedule_that_never_fires_is_never_called_disabled(app, peop
     assert "disabled" not in never
     assert "none (disabled)" in _section_of(page, disabled_id)
     assert catch_up(app) == []  # skipped, not a crash at the scheduler's start
-    assert [job.id for job in build_scheduler(app).get_jobs()] == ["reload-schedules"]
+    assert [job.id for job in build_scheduler(app).get_jobs() if job.id not in POLLS] == []
 
 
 @pytest.mark.parametrize(

@@ -1,15 +1,21 @@
-"""E-mailing invitation and password-reset links when mail is configured.
+"""Queuing invitation and password-reset links for e-mail, when mail is configured.
 
-The link is always shown to the admin once; it is e-mailed only when SMTP is configured, since
-a link kept in the outbox of an install without mail would sit in the database in clear.
+The link is always shown to the admin once. It is queued in the request's own transaction, so
+the token and its message commit together (a rolled-back request leaves neither), and the
+scheduler process delivers it: the request never waits on a mail server. It is queued only when
+SMTP is configured, since a link kept in the outbox of an install without mail would sit in the
+database in clear; once sent (or given up), the link is removed from the stored message.
 """
 
 from __future__ import annotations
 
-from flask import Flask
+from collections.abc import Mapping
+from typing import Any
+
+from flask import url_for
+from sqlmodel import Session
 
 from app.accounts.models import User
-from app.db import finish_request_session, unit_of_work
 from app.scheduling import mail
 
 _WORDING = {
@@ -26,27 +32,26 @@ _WORDING = {
 }
 
 
-def send_link(app: Flask, user: User, purpose: str, link: str) -> str | None:
-    """Queue and send the link now; returns the outcome (sent, failed, deferred) or None when
-    mail is not configured. Called at the end of a view: it commits the request's work first,
-    so the token exists before anyone can follow the e-mailed link."""
-    settings = mail.SmtpSettings.from_config(app.config)
-    if settings is None:
-        return None
+def link_for(config: Mapping[str, Any], token: str) -> str:
+    """The set-password link, on the configured address (never the request's Host header)."""
+    return mail.link_base(config) + url_for("accounts.set_password", token=token)
+
+
+def queue_link(
+    session: Session, config: Mapping[str, Any], user: User, purpose: str, link: str
+) -> bool:
+    """Queue the link for e-mail in the caller's transaction; False when mail is not set up."""
+    if mail.SmtpSettings.from_config(config) is None:
+        return False
     subject, lead = _WORDING[purpose]
-    finish_request_session()
-    with unit_of_work() as session:
-        message = mail.queue(
-            session,
-            to_address=user.email,
-            to_name=user.full_name,
-            subject=subject,
-            body_text=f"Dear {mail.clean_header_text(user.full_name)},\n\n{lead}\n\n{link}\n\n"
-            "If you did not expect this message, you can ignore it.\n",
-            kind="account_link",
-        )
-        message_id = message.id
-    result = mail.deliver_pending(lambda: unit_of_work(), settings, only_ids=[message_id])
-    if result.sent:
-        return "sent"
-    return "failed" if result.failed else "deferred"
+    mail.queue(
+        session,
+        to_address=user.email,
+        to_name=user.full_name,
+        subject=subject,
+        body_text=f"Dear {mail.clean_header_text(user.full_name)},\n\n{lead}\n\n{link}\n\n"
+        "If you did not expect this message, you can ignore it.\n",
+        kind="account_link",
+        holds_secret=True,
+    )
+    return True

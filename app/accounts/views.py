@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from app.accounts import services
 from app.accounts.auth import current_viewer, start_session
-from app.accounts.link_mail import send_link
+from app.accounts.link_mail import link_for, queue_link
 from app.accounts.models import ROLES, User
 from app.accounts.policy import public, roles_required, signed_in
 from app.db import request_session
@@ -214,13 +214,10 @@ def reset_link(user_id: int) -> str:
 
 
 def _link_issued(user: User, purpose: str, token: str) -> str:
-    """Show the link once, and e-mail it too when mail is configured."""
-    public_url = current_app.config.get("PUBLIC_URL", "").rstrip("/")
-    if public_url:
-        link = public_url + url_for("accounts.set_password", token=token)
-    else:
-        link = url_for("accounts.set_password", token=token, _external=True)
-    mailed = send_link(current_app._get_current_object(), user, purpose, link)  # type: ignore[attr-defined]
+    """Show the link once; queue it for e-mail too when mail is configured (the scheduler
+    process sends it, so this page never waits on a mail server)."""
+    link = link_for(current_app.config, token)
+    queued = queue_link(request_session(), current_app.config, user, purpose, link)
     return render_template(
-        "accounts/link_issued.html", user=user, purpose=purpose, link=link, mailed=mailed
+        "accounts/link_issued.html", user=user, purpose=purpose, link=link, queued=queued
     )

@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 from app import schema
 from app.scheduling.jobs import run_job
 from app.scheduling.models import JOB_KINDS
+from app.scheduling.scheduler import run_forever
 
 jobs_cli = AppGroup("jobs", help="Run a scheduled job now.")
 scheduler_cli = AppGroup("scheduler", help="The scheduler process.")
@@ -30,8 +31,6 @@ def run(job: str) -> None:
 
 @scheduler_cli.command("run", help="Start the scheduler (run exactly one of these).")
 def run_scheduler() -> None:
-    from app.scheduling.scheduler import run_forever
-
     schema.require_current_for_command()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(message)s")
     # APScheduler logs every job it adds and every minute's schedule reload; our own lines

@@ -1,87 +1,56 @@
-"""Runs a job once, under a lock, recording the run; the scheduler, the pages and the CLI call it.
+"""Runs a job once, under a lock, recording the run; the scheduler process and the CLI call it.
 
-Each job works out what is due from the database, so the time its trigger fired does not
-matter, and a rerun does nothing twice.
+Where transactions begin and end: the run row is opened, and later closed, in short
+transactions of the runner's own; the lock is taken and released in others; the job body opens
+its own units of work through its ``JobContext``. No transaction is held open across a job, so
+a job that writes (the inbox scan) never waits on its own runner's lock.
+
+The web never runs a job: "Run now" queues a run (``queue_run``), which the scheduler process
+starts within seconds (``run_queued``). Each job works out what is due from the database, so
+the time its trigger fired does not matter, and a rerun does nothing twice.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask
-from sqlalchemy import Engine, text, update
+from sqlalchemy import Engine, update
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from app.db import get_engine, unit_of_work
 from app.scheduling import mail
+from app.scheduling.locks import ABANDONED_NOTE, JobLockHolder, LockSettings
 from app.scheduling.models import JOB_KINDS, JobLock, JobRun
+from app.scheduling.registry import JobContext, JobFunction, job_definition, register_job
+from app.scheduling.reminders import Cadence, run_reminders
+from app.scheduling.status_report import run_status_report
 from app.timeutil import utcnow
+from app.validation import InputError
 
 log = logging.getLogger(__name__)
-LOCK_STALE_AFTER = timedelta(hours=2)
 
 
 class UnknownJob(ValueError):
     pass
 
 
-@contextmanager
-def job_lock(engine: Engine, job: str) -> Iterator[bool]:
-    """True while this process holds the job's lock; False if another run holds it."""
-    if engine.dialect.name == "postgresql":
-        key = zlib.crc32(f"rso-job:{job}".encode())
-        with engine.connect() as connection:
-            got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
-            connection.commit()
-            try:
-                yield bool(got)
-            finally:
-                if got:
-                    connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                    connection.commit()
-        return
-    holder = f"{socket.gethostname()}:{os.getpid()}:{id(object())}"
-    with unit_of_work(engine) as session:  # BEGIN IMMEDIATE: one writer decides at a time
-        result = session.exec(
-            update(JobLock)
-            .where(
-                JobLock.job == job,
-                (col(JobLock.holder).is_(None))
-                | (col(JobLock.acquired_at) < utcnow() - LOCK_STALE_AFTER),
-            )
-            .values(holder=holder, acquired_at=utcnow())
+def _job_reminders(context: JobContext) -> dict[str, Any]:
+    # One transaction: each reminder's claim and its outbox message are written together.
+    with context.unit_of_work() as session:
+        summary = run_reminders(
+            session,
+            today=context.today,
+            cadence=Cadence.from_config(context.app.config),
+            base_url=mail.link_base(context.app.config),
+            job_run_id=context.run_id,
         )
-        got = result.rowcount == 1
-    try:
-        yield got
-    finally:
-        if got:
-            with unit_of_work(engine) as session:
-                session.exec(
-                    update(JobLock)
-                    .where(JobLock.job == job, JobLock.holder == holder)
-                    .values(holder=None, acquired_at=None)
-                )
-
-
-def _job_reminders(app: Flask, session: Session, run: JobRun) -> dict[str, Any]:
-    from app.scheduling.reminders import Cadence, run_reminders
-
-    summary = run_reminders(
-        session,
-        today=_today(app),
-        cadence=Cadence.from_config(app.config),
-        base_url=app.config["PUBLIC_URL"] or "http://127.0.0.1:5000",
-        job_run_id=run.id,
-    )
-    run.notes = summary.notes
+    context.notes.extend(summary.notes)
     return {
         "due_items": summary.items,
         "reminders": summary.focal_point_messages,
@@ -89,72 +58,98 @@ def _job_reminders(app: Flask, session: Session, run: JobRun) -> dict[str, Any]:
     }
 
 
-def _job_status_report(app: Flask, session: Session, run: JobRun) -> dict[str, Any]:
-    from app.scheduling.status_report import run_status_report
-
-    return run_status_report(app, session, run, today=_today(app))
+register_job("reminders", "Reminders to focal points", _job_reminders)
+register_job("status-report", "Status report to co-chairs and managers", run_status_report)
 
 
-def _job_imports_scan(app: Flask, session: Session, run: JobRun) -> dict[str, Any]:
-    from app.imports.cli import run_scan
-
-    outcomes = run_scan()
-    run.notes = outcomes
-    return {"files": len(outcomes)}
-
-
-JOBS: dict[str, Callable[[Flask, Session, JobRun], dict[str, Any]]] = {
-    "reminders": _job_reminders,
-    "status-report": _job_status_report,
-    "imports-scan": _job_imports_scan,
-}
-
-
-def _today(app: Flask) -> date:
-    from zoneinfo import ZoneInfo
-
-    override = app.config.get("JOBS_TODAY")  # tests and demos fix "today"
+def office_today(app: Flask) -> date:
+    """The office's calendar day; JOBS_TODAY fixes it for tests and demos."""
+    override = app.config.get("JOBS_TODAY")
     if override:
         return date.fromisoformat(override) if isinstance(override, str) else override
     return utcnow().astimezone(ZoneInfo(app.config["OFFICE_TIMEZONE"])).date()
 
 
-def run_job(app: Flask, job: str, trigger: str) -> JobRun:
-    """Run ``job`` now. Returns the recorded run (skipped if another run holds the lock)."""
-    if job not in JOB_KINDS:
+def run_job(app: Flask, job: str, trigger: str, *, run_id: int | None = None) -> JobRun:
+    """Run ``job`` now and return its recorded run (skipped if another run holds the lock).
+
+    ``run_id`` is a queued run the caller has already marked running (see ``run_queued``).
+    """
+    definition = job_definition(job)
+    if definition is None:
         raise UnknownJob(f"unknown job {job!r}; the jobs are: {', '.join(JOB_KINDS)}")
     engine = get_engine(app)
     with app.app_context():
-        with unit_of_work(engine) as session:
-            run = JobRun(job=job, trigger=trigger)
-            session.add(run)
-        with job_lock(engine, job) as acquired:
-            if not acquired:
-                return _finish(
-                    engine, run.id, "skipped", {}, "another run of this job was in progress"
-                )
-            try:
-                with unit_of_work(engine) as session:
-                    from app.audit.services import set_actor
+        if run_id is None:
+            run_id = _open_run(engine, job, trigger)
+        lock = JobLockHolder(engine, job, run_id, LockSettings.from_config(app.config))
+        if not lock.acquire():
+            return _finish(engine, run_id, "skipped", {}, "another run of this job was in progress")
+        try:
+            with lock.heartbeat():
+                return _run_locked(app, engine, definition.run, job, run_id)
+        finally:
+            lock.release()
 
-                    set_actor(session, None, f"job: {job}")
-                    live = session.get(JobRun, run.id)
-                    counts = JOBS[job](app, session, live)
-                    notes = live.notes
-            except Exception as exc:  # a job must never take the scheduler down
-                log.exception("job %s failed", job)
-                return _finish(engine, run.id, "failed", {}, f"{type(exc).__name__}: {exc}")
-        delivered = mail.deliver_pending(
-            lambda: unit_of_work(engine), mail.SmtpSettings.from_config(app.config)
+
+def _run_locked(app: Flask, engine: Engine, body: JobFunction, job: str, run_id: int) -> JobRun:
+    context = JobContext(app=app, engine=engine, job=job, run_id=run_id, today=office_today(app))
+    try:
+        counts = body(context)
+    except Exception as exc:  # a job must never take the scheduler down
+        log.exception("job %s (run %s) failed", job, run_id)
+        return _finish(engine, run_id, "failed", {}, plain_failure(exc), context.notes)
+    try:
+        delivered = deliver_outbox(app)
+    except Exception:  # the job's work is saved; its mail waits for the next delivery poll
+        log.exception("job %s (run %s): delivering the outbox failed", job, run_id)
+        context.note("Its mail was not sent after the run; the scheduler sends it shortly.")
+        delivered = mail.DeliveryResult()
+    counts.update(
+        {
+            "mail_sent": delivered.sent,
+            "mail_failed": delivered.failed,
+            "mail_deferred": delivered.deferred,
+        }
+    )
+    return _finish(engine, run_id, "succeeded", counts, "", context.notes)
+
+
+def plain_failure(exc: Exception) -> str:
+    """What admins read about a failed run; the driver's own words go to the log only."""
+    if isinstance(exc, InputError):
+        return f"The job refused its data: {exc}"
+    if isinstance(exc, OperationalError):
+        return (
+            "The database was busy or could not be reached, so the job stopped; what it was "
+            "writing at that moment was not saved. It runs again at its next time (the "
+            "scheduler's log has the details)."
         )
-        counts.update(
-            {
-                "mail_sent": delivered.sent,
-                "mail_failed": delivered.failed,
-                "mail_deferred": delivered.deferred,
-            }
+    if isinstance(exc, SQLAlchemyError):
+        return (
+            "The database refused what the job was writing, so that step was not saved "
+            "(the scheduler's log has the details)."
         )
-        return _finish(engine, run.id, "succeeded", counts, "", notes)
+    return (
+        f"The job stopped on an unexpected error ({type(exc).__name__}); what it was writing "
+        "at that moment was not saved (the scheduler's log has the details)."
+    )
+
+
+def deliver_outbox(app: Flask) -> mail.DeliveryResult:
+    """Send what is due from the outbox (nothing when SMTP is not configured)."""
+    engine = get_engine(app)
+    return mail.deliver_pending(
+        lambda: unit_of_work(engine), mail.SmtpSettings.from_config(app.config)
+    )
+
+
+def _open_run(engine: Engine, job: str, trigger: str) -> int:
+    with unit_of_work(engine) as session:
+        run = JobRun(job=job, trigger=trigger)
+        session.add(run)
+        session.flush()
+        return run.id
 
 
 def _finish(
@@ -168,8 +163,8 @@ def _finish(
     with unit_of_work(engine) as session:
         run = session.get(JobRun, run_id)
         run.outcome, run.counts, run.error = outcome, counts, error
-        if notes is not None:
-            run.notes = notes
+        if notes:
+            run.notes = list(notes)
         run.finished_at = utcnow()
         session.add(run)
     log.info(
@@ -181,6 +176,77 @@ def _finish(
         f" {error}" if error else "",
     )
     return run
+
+
+@dataclass(frozen=True)
+class Queued:
+    run: JobRun
+    already: bool  # True when a queued run of this job was waiting: no second one was made
+
+
+def queue_run(session: Session, job: str, trigger: str = "page") -> Queued:
+    """Queue a run for the scheduler process, in the caller's transaction; one at a time."""
+    if job_definition(job) is None:
+        raise UnknownJob(f"unknown job {job!r}")
+    # The job's lock row serialises two presses at once, on PostgreSQL as on SQLite.
+    session.get(JobLock, job, with_for_update=True)
+    waiting = session.exec(
+        select(JobRun).where(JobRun.job == job, JobRun.outcome == "queued")
+    ).first()
+    if waiting is not None:
+        return Queued(waiting, already=True)
+    run = JobRun(job=job, trigger=trigger, outcome="queued")
+    session.add(run)
+    session.flush()
+    return Queued(run, already=False)
+
+
+def run_queued(app: Flask) -> list[JobRun]:
+    """Start every queued run (the scheduler process calls this every few seconds)."""
+    engine = get_engine(app)
+    close_orphaned_runs(engine, LockSettings.from_config(app.config).stale_after)
+    with unit_of_work(engine, write=False) as session:
+        waiting = session.exec(
+            select(JobRun.id, JobRun.job).where(JobRun.outcome == "queued").order_by(col(JobRun.id))
+        ).all()
+    finished = []
+    for run_id, job in waiting:
+        if _start_queued(engine, run_id):
+            finished.append(run_job(app, job, "page", run_id=run_id))
+    return finished
+
+
+def _start_queued(engine: Engine, run_id: int) -> bool:
+    """Mark a queued run running; False if another scheduler process took it first."""
+    with unit_of_work(engine) as session:
+        started = session.exec(
+            update(JobRun)
+            .where(col(JobRun.id) == run_id, JobRun.outcome == "queued")
+            .values(outcome="running", started_at=utcnow())
+        )
+        return started.rowcount == 1
+
+
+def close_orphaned_runs(engine: Engine, stale_after: timedelta) -> int:
+    """Close as abandoned the runs still "running" that no live lock holds (their process
+    stopped without closing them); a lock takeover closes its own orphan the same way."""
+    cutoff = utcnow() - stale_after
+    with unit_of_work(engine) as session:
+        alive = select(JobLock.run_id).where(
+            col(JobLock.run_id).is_not(None), col(JobLock.heartbeat_at) >= cutoff
+        )
+        orphans = session.exec(
+            select(JobRun).where(
+                JobRun.outcome == "running",
+                col(JobRun.started_at) < cutoff,
+                col(JobRun.id).not_in(alive),
+            )
+        ).all()
+        for run in orphans:
+            run.outcome, run.finished_at = "abandoned", utcnow()
+            run.error = ABANDONED_NOTE
+            session.add(run)
+        return len(orphans)
 
 
 def latest_runs(session: Session, limit: int = 100) -> list[JobRun]:
@@ -197,7 +263,7 @@ def recent_failures(session: Session, limit: int = 10) -> list[JobRun]:
     return list(
         session.exec(
             select(JobRun)
-            .where(JobRun.outcome == "failed")
+            .where(col(JobRun.outcome).in_(("failed", "abandoned")))
             .order_by(col(JobRun.started_at).desc())
             .limit(limit)
         ).all()

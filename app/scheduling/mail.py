@@ -1,12 +1,18 @@
 """Mail: queued in the outbox inside the caller's transaction, then delivered over SMTP.
 
-A rollback after queuing leaves no message; an SMTP outage leaves messages pending for the
-next run; a message is marked "sending" before it is handed to the server, so a crash can
-never make the next run send it again (an interrupted send is reported, not repeated).
+Every e-mail leaves this way: a service queues it in its own (the request's or the job's)
+transaction and returns; only the scheduler process (every OUTBOX_POLL_SECONDS and after each
+job) and `flask jobs run` deliver, so no web request ever talks to an SMTP server. A rollback
+after queuing leaves no message; an SMTP outage or a silent server (bounded by SMTP_TIMEOUT)
+leaves messages pending for a later try; a message is marked "sending" before it is handed to
+the server, so a crash can never make the next run send it again (an interrupted send is
+reported, not repeated). A message holding a one-time link has its links removed once it is
+sent or given up, so no token sits in the database in clear.
 """
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 import time
@@ -28,6 +34,15 @@ MAX_ATTEMPTS = 6
 RETRY_DELAYS = (0.2, 1.0)  # in-run retries for temporary failures before leaving it pending
 BACKOFF = timedelta(minutes=10)
 STALE_SENDING = timedelta(minutes=30)
+# Where links in mail point when PUBLIC_URL is empty (scripts/run sets it to its own address).
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
+_LINK = re.compile(r"https?://[^\s<>\"']+")
+LINK_REMOVED = "[one-time link removed once the message was handled]"
+
+
+def link_base(config: dict) -> str:
+    """The address links in mail start with: PUBLIC_URL, never a request's Host header."""
+    return (config.get("PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -71,8 +86,11 @@ def queue(
     kind: str,
     job_run_id: int | None = None,
     attachment: Path | None = None,
+    holds_secret: bool = False,
 ) -> OutboxMessage:
+    """Add a message to the outbox in the caller's transaction (it goes only if that commits)."""
     message = OutboxMessage(
+        holds_secret=holds_secret,
         kind=kind,
         to_address=to_address.strip(),
         to_name=clean_header_text(to_name)[:200],
@@ -114,8 +132,21 @@ class _Temporary(Exception):
     """Worth trying again later (4xx, connection refused, timeout)."""
 
 
+class _TimedOut(_Temporary):
+    """The server did not answer within SMTP_TIMEOUT: not worth retrying within this run."""
+
+
 class _Permanent(Exception):
     """The server refused for good (5xx): retrying would not help."""
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """smtplib reports a read that timed out as "Connection unexpectedly closed: timed out"."""
+    while exc is not None:
+        if isinstance(exc, TimeoutError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _send(email: EmailMessage, settings: SmtpSettings) -> None:
@@ -145,6 +176,10 @@ def _send(email: EmailMessage, settings: SmtpSettings) -> None:
         text = f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}"
         raise (_Temporary if 400 <= exc.smtp_code < 500 else _Permanent)(text) from exc
     except (TimeoutError, OSError, smtplib.SMTPException) as exc:
+        if _timed_out(exc):
+            raise _TimedOut(
+                f"the mail server did not answer within {settings.timeout:g} s"
+            ) from exc
         raise _Temporary(f"{type(exc).__name__}: {exc}") from exc
 
 
@@ -205,16 +240,18 @@ def _deliver_one(session_factory, message_id: int, settings: SmtpSettings, sleep
             _send(build_email(message, settings), settings)
         except _Temporary as exc:
             final = message.attempts >= MAX_ATTEMPTS
+            # A silent server is not retried at once: each try would wait SMTP_TIMEOUT again.
+            last_try_now = delay is None or isinstance(exc, _TimedOut)
             _finish(
                 session_factory,
                 message_id,
                 "failed" if final else "pending",
                 str(exc),
-                backoff=delay is None,
+                backoff=last_try_now,
             )
             if final:
                 return "failed"
-            if delay is None:
+            if last_try_now:
                 return "deferred"
             sleep(delay)
             continue
@@ -237,7 +274,16 @@ def _finish(
             message.sent_at = utcnow()
         if backoff:
             message.next_attempt_at = utcnow() + BACKOFF * message.attempts
+        if status in ("sent", "failed"):
+            _remove_secret(message)
         session.add(message)
+
+
+def _remove_secret(message: OutboxMessage) -> None:
+    """Once a message is handled for good, the one-time links it held are of no more use."""
+    if message.holds_secret:
+        message.body_text = _LINK.sub(LINK_REMOVED, message.body_text)
+        message.body_html = _LINK.sub(LINK_REMOVED, message.body_html)
 
 
 def _report_interrupted(session_factory) -> None:
@@ -255,4 +301,5 @@ def _report_interrupted(session_factory) -> None:
                 "Delivery was interrupted; the message may not have been "
                 "sent. Check with the recipient before sending again."
             )
+            _remove_secret(message)
             session.add(message)

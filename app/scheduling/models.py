@@ -11,6 +11,10 @@ from sqlmodel import Field, SQLModel
 from app.timeutil import utcnow
 
 JOB_KINDS = ("reminders", "status-report", "imports-scan")
+# queued (waits for the scheduler process), running, then succeeded, failed or skipped (another
+# run held the lock); abandoned when the process running it stopped without closing it.
+RUN_OUTCOMES = ("queued", "running", "succeeded", "failed", "skipped", "abandoned")
+ACTIVE_OUTCOMES = ("queued", "running")
 
 
 class Schedule(SQLModel, table=True):
@@ -34,15 +38,19 @@ class JobRun(SQLModel, table=True):
 
     __tablename__ = "job_run"
     __table_args__ = (
-        CheckConstraint("outcome IN ('running','succeeded','failed','skipped')", name="outcome"),
+        CheckConstraint(
+            "outcome IN ('queued','running','succeeded','failed','skipped','abandoned')",
+            name="outcome",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     job: str = Field(max_length=20, index=True)
     trigger: str = Field(max_length=20)  # schedule, catch-up, page, cli
+    # When it was queued, until the scheduler starts it; from then on, when it started.
     started_at: datetime = Field(default_factory=utcnow, index=True)
     finished_at: datetime | None = None
-    outcome: str = Field(max_length=10, default="running")
+    outcome: str = Field(max_length=10, default="running")  # see RUN_OUTCOMES
     counts: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     notes: list[Any] | None = Field(default=None, sa_type=JSON)
     error: str = Field(default="", sa_type=Text)
@@ -72,6 +80,9 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str = Field(default="", sa_type=Text)
     sent_at: datetime | None = None
     job_run_id: int | None = Field(default=None, foreign_key="job_run.id")
+    # The body holds a secret (a one-time link): once the message is sent or given up, its
+    # links are replaced with a note, so no token sits in the database in clear.
+    holds_secret: bool = Field(default=False)
 
 
 class ReminderClaim(SQLModel, table=True):
@@ -95,13 +106,19 @@ class ReminderClaim(SQLModel, table=True):
 
 
 class JobLock(SQLModel, table=True):
-    """One row per job; holding it means running it (SQLite; PostgreSQL uses advisory locks)."""
+    """One row per job; holding it means running it, on SQLite and PostgreSQL alike.
+
+    The holder (host:pid:token) refreshes ``heartbeat_at`` while the job runs; a lock whose
+    heartbeat stopped is taken over, and the run it names is closed as abandoned.
+    """
 
     __tablename__ = "job_lock"
 
     job: str = Field(max_length=20, primary_key=True)
     holder: str | None = Field(default=None, max_length=100)
     acquired_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+    run_id: int | None = Field(default=None, foreign_key="job_run.id")
 
 
 class StatusReport(SQLModel, table=True):

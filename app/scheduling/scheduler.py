@@ -5,11 +5,15 @@ process; its job store is memory, rebuilt from the ``schedule`` table, which adm
 which it re-reads every minute. Triggers coalesce and have a generous misfire grace; at start
 a job that missed its time during downtime gets one catch-up run. What a job does is decided
 from the database, so a late or repeated trigger never does anything twice.
+
+Besides the schedules it polls: every JOB_POLL_SECONDS it starts the runs queued by "Run now"
+(and closes runs whose process died), and every OUTBOX_POLL_SECONDS it delivers pending mail.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -17,7 +21,7 @@ from flask import Flask
 
 from app.db import unit_of_work
 from app.scheduling import services
-from app.scheduling.jobs import run_job
+from app.scheduling.jobs import deliver_outbox, run_job, run_queued
 from app.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -40,7 +44,7 @@ def _load(scheduler: BlockingScheduler, app: Flask, state: dict) -> None:
         return
     state["rows"] = rows
     for job in scheduler.get_jobs():
-        if job.id != "reload-schedules":
+        if job.id not in POLLS:
             job.remove()
     for name, cron, enabled, _version in rows:
         if not enabled:
@@ -75,7 +79,37 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         coalesce=True,
         max_instances=1,
     )
+    for job_id, function, seconds in (
+        ("run-queued", run_queued, app.config["JOB_POLL_SECONDS"]),
+        ("deliver-mail", deliver_outbox, app.config["OUTBOX_POLL_SECONDS"]),
+    ):
+        scheduler.add_job(
+            _logged(function),
+            "interval",
+            seconds=max(1, int(seconds)),
+            args=(app,),
+            id=job_id,
+            coalesce=True,
+            max_instances=1,
+        )
     return scheduler
+
+
+POLLS = ("reload-schedules", "run-queued", "deliver-mail")
+
+
+def _logged(function: Callable[[Flask], object]) -> Callable[[Flask], None]:
+    """A poll that fails (a busy database) is logged and tried again at its next interval."""
+
+    def poll(app: Flask) -> None:
+        try:
+            with app.app_context():
+                function(app)
+        except Exception:
+            log.exception("%s failed; trying again at the next poll", function.__name__)
+
+    poll.__name__ = function.__name__
+    return poll
 
 
 def run_forever(app: Flask) -> None:

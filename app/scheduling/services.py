@@ -217,7 +217,7 @@ def missed_jobs(
             continue
         last_run = session.exec(
             select(JobRun.started_at)
-            .where(JobRun.job == schedule.job, col(JobRun.outcome) != "skipped")
+            .where(JobRun.job == schedule.job, col(JobRun.outcome).not_in(("skipped", "queued")))
             .order_by(col(JobRun.started_at).desc())
         ).first()
         if last_run is None or last_run < due:

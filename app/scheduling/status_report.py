@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
-from flask import Flask
 from markupsafe import escape
 from sqlmodel import Session, col, select
 
@@ -19,7 +18,8 @@ from app.plan.models import ReportingPeriod
 from app.reports.exports import summary_workbook
 from app.reports.summary import Summary, SummaryFilters, build_summary
 from app.scheduling import mail
-from app.scheduling.models import JobRun, StatusReport
+from app.scheduling.models import StatusReport
+from app.scheduling.registry import JobContext
 
 
 def latest_period(session: Session, today: date) -> ReportingPeriod | None:
@@ -73,50 +73,72 @@ def headline_of(summary: Summary, period: ReportingPeriod | None) -> dict:
     }
 
 
-def run_status_report(app: Flask, session: Session, run: JobRun, *, today: date) -> dict:
-    period = latest_period(session, today)
-    start_of_day = datetime.combine(today, time.min, tzinfo=UTC)
-    already = session.exec(
-        select(StatusReport.id).where(
-            StatusReport.reporting_period_id == (period.id if period else None),
-            StatusReport.created_at >= start_of_day,
-        )
-    ).first()
-    if already is not None:
-        run.notes = ["today's status report for this period was already sent"]
-        return {"reports": 0, "recipients": 0}
-    data, headline = build_report(session, period, today=today)
-    folder = Path(app.config["REPORTS_DIR"])
+def run_status_report(context: JobContext) -> dict:
+    """The job: build the report in a read, then store it and queue its mail in one write
+    (the workbook is not built while holding the write lock)."""
+    today = context.today
+    with context.unit_of_work(write=False) as session:
+        period = latest_period(session, today)
+        if _already_sent_today(session, period, today):
+            context.note("today's status report for this period was already sent")
+            return {"reports": 0, "recipients": 0}
+        data, headline = build_report(session, period, today=today)
+    folder = Path(context.app.config["REPORTS_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
     name = f"RSO-status-report-{headline['period']}-{today.isoformat()}.xlsx".replace(" ", "-")
     path = folder / name
     path.write_bytes(data)
-    session.add(
-        StatusReport(
-            reporting_period_id=period.id if period else None, file_name=name, job_run_id=run.id
+    with context.unit_of_work() as session:
+        if _already_sent_today(session, period, today):  # another run got there meanwhile
+            context.note("today's status report for this period was already sent")
+            return {"reports": 0, "recipients": 0}
+        session.add(
+            StatusReport(
+                reporting_period_id=period.id if period else None,
+                file_name=name,
+                job_run_id=context.run_id,
+            )
         )
-    )
-    recipients = session.exec(
-        select(User)
-        .join(UserRole)
-        .where(col(UserRole.role).in_(("reviewer", "rso_manager")), User.is_active == True)  # noqa: E712
-        .distinct()
-    ).all()
-    subject = f"RSO Work Plan status report, {headline['period']}"
-    for user in recipients:
-        mail.queue(
-            session,
-            to_address=user.email,
-            to_name=user.full_name,
-            subject=subject,
-            body_text=_text(headline, user),
-            body_html=_html(headline, user),
-            kind="status_report",
-            job_run_id=run.id,
-            attachment=path,
-        )
-    session.flush()
+        recipients = _recipients(session)
+        subject = f"RSO Work Plan status report, {headline['period']}"
+        for user in recipients:
+            mail.queue(
+                session,
+                to_address=user.email,
+                to_name=user.full_name,
+                subject=subject,
+                body_text=_text(headline, user),
+                body_html=_html(headline, user),
+                kind="status_report",
+                job_run_id=context.run_id,
+                attachment=path,
+            )
+        session.flush()
     return {"reports": 1, "recipients": len(recipients)}
+
+
+def _already_sent_today(session: Session, period: ReportingPeriod | None, today: date) -> bool:
+    start_of_day = datetime.combine(today, time.min, tzinfo=UTC)
+    return (
+        session.exec(
+            select(StatusReport.id).where(
+                StatusReport.reporting_period_id == (period.id if period else None),
+                StatusReport.created_at >= start_of_day,
+            )
+        ).first()
+        is not None
+    )
+
+
+def _recipients(session: Session) -> list[User]:
+    return list(
+        session.exec(
+            select(User)
+            .join(UserRole)
+            .where(col(UserRole.role).in_(("reviewer", "rso_manager")), User.is_active == True)  # noqa: E712
+            .distinct()
+        ).all()
+    )
 
 
 def _text(h: dict, user: User) -> str:

@@ -8,9 +8,10 @@ from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
 from app.accounts.policy import roles_required
-from app.db import finish_request_session, request_session
+from app.db import request_session
 from app.scheduling import jobs, services
-from app.scheduling.models import JOB_KINDS, OutboxMessage
+from app.scheduling.models import ACTIVE_OUTCOMES, OutboxMessage
+from app.scheduling.registry import job_definition, job_label, registered_jobs
 from app.validation import InputError, parse_id
 
 bp = Blueprint("scheduling", __name__)
@@ -27,6 +28,7 @@ def _schedules_page(problems: dict | None = None, typed: dict | None = None, sta
         problems=problems or {},
         typed=typed or {},
         smtp=bool(current_app.config.get("SMTP_HOST")),
+        labels=_labels(),
     ), status
 
 
@@ -62,19 +64,34 @@ def edit_schedule(schedule_id: int) -> Response | tuple[str, int]:
 @bp.post("/admin/jobs/<job>/run")
 @roles_required("admin")
 def run_now(job: str) -> Response:
-    if job not in JOB_KINDS:
+    """Queue a run for the scheduler process and return at once: the web never runs a job."""
+    if job_definition(job) is None:
         raise NotFound()
-    finish_request_session()
-    run = jobs.run_job(current_app._get_current_object(), job, "page")  # type: ignore[attr-defined]
-    level = "success" if run.outcome == "succeeded" else "error"
-    flash(f"{job}: {run.outcome}. {run.error}".strip(), level)
+    queued = jobs.queue_run(request_session(), job)
+    label = job_label(job)
+    if queued.already:
+        flash(f"{label}: a run is already queued; it starts within seconds.", "warning")
+    else:
+        flash(f"{label}: queued; the scheduler starts it within seconds.", "success")
     return redirect(url_for(".runs"), 303)
 
 
 @bp.get("/admin/runs")
 @roles_required("admin")
 def runs() -> str:
-    return render_template("scheduling/runs.html", runs=jobs.latest_runs(request_session()))
+    """The run history; while a run is queued or running, the table refreshes itself (htmx
+    polls the same partial; without JavaScript the page refreshes)."""
+    latest = jobs.latest_runs(request_session())
+    template = (
+        "scheduling/_runs.html" if request.headers.get("HX-Request") else "scheduling/runs.html"
+    )
+    return render_template(
+        template,
+        runs=latest,
+        active=any(run.outcome in ACTIVE_OUTCOMES for run in latest),
+        labels=_labels(),
+        poll_seconds=current_app.config["JOB_POLL_SECONDS"],
+    )
 
 
 @bp.get("/admin/outbox")
@@ -101,6 +118,10 @@ def message(message_id: int) -> str:
     if found is None:
         raise NotFound()
     return render_template("scheduling/message.html", message=found)
+
+
+def _labels() -> dict[str, str]:
+    return {definition.kind: definition.label for definition in registered_jobs()}
 
 
 def _or_minus_one(version: int | None) -> int:
