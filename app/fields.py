@@ -160,6 +160,9 @@ class Count:
     maximum: int = 1_000_000
 
     def __call__(self, raw: object) -> int | None:
+        if isinstance(raw, str) and "." in raw:
+            # People are counted in whole numbers, written without a decimal point.
+            raise InputError("must be a whole number 0 or more, written without a point")
         number = Number(minimum=0, maximum=self.maximum, whole=True)(raw)
         return None if number is None else int(number)
 
@@ -233,14 +236,22 @@ class Text:
 
     max_length: int
     multiline: bool = True
+    words: str = "the text"  # what the messages call it: "the title"
 
     @classmethod
-    def of(cls, column: Any, *, limit: int | None = None, multiline: bool = True) -> Text:
+    def of(
+        cls,
+        column: Any,
+        *,
+        limit: int | None = None,
+        multiline: bool = True,
+        words: str = "the text",
+    ) -> Text:
         """A text for a model's column, with the column's length (``limit`` for unbounded text,
         or a tighter one)."""
         length = column_length(column)
         bound = min(x for x in (length, limit) if x is not None)
-        return cls(bound, multiline)
+        return cls(bound, multiline, words)
 
     def __call__(self, raw: object) -> str:
         """The text as stored: line breaks made LF, outer whitespace trimmed; "" when blank."""
@@ -253,10 +264,11 @@ class Text:
                 "stored; retype the text without them"
             )
         if not self.multiline and ("\n" in text or "\t" in text):
-            raise InputError("keep it on one line, without line breaks or tabs")
+            raise InputError(f"keep {self.words} on one line, without line breaks or tabs")
         if len(text) > self.max_length:
             raise InputError(
-                f"keep it to {self.max_length:,} characters or fewer (this has {len(text):,})"
+                f"keep {self.words} to {self.max_length:,} characters or fewer "
+                f"(this one has {len(text):,})"
             )
         return text
 
@@ -304,11 +316,12 @@ class Link:
             return ""
         if len(text) > self.max_length:
             raise InputError(
-                f"keep the link to {self.max_length} characters or fewer (this has {len(text)})"
+                f"keep the link to {self.max_length:,} characters or fewer "
+                f"(this one has {len(text):,})"
             )
         if not _is_web_address(text):
             raise InputError(
-                "enter a web address starting with https:// or http://, "
+                "a web link must start with https:// or http:// and name a site, "
                 "such as https://example.org/report"
             )
         return text
@@ -342,8 +355,10 @@ def email_address(raw: object) -> str:
     try:
         checked = validate_email(text, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as error:
+        reason = str(error).rstrip(".")
         raise InputError(
-            f"enter one e-mail address such as name@example.org ({str(error).rstrip('.')})"
+            "enter an e-mail address such as name@example.org, one address only "
+            f"({reason[:1].lower()}{reason[1:]})"
         ) from None
     return checked.normalized.lower()
 
@@ -386,7 +401,12 @@ class Form(BaseModel):
     @classmethod
     def read(cls, data: Mapping[str, Any]) -> Self:
         try:
-            return cls.model_validate({name: data.get(name, "") for name in cls.model_fields})
+            typed = {
+                name: data.get(name, "")
+                for name, declared in cls.model_fields.items()
+                if declared.is_required()  # the rest are filled in by the feature's reader
+            }
+            return cls.model_validate(typed)
         except ValidationError as error:
             raise InputError(problems_of(error)) from None
 

@@ -76,6 +76,7 @@ def test_a_number_of_hundreds_of_digits_is_refused_not_infinite() -> None:
 
 def test_counts_are_whole_and_targets_not_negative() -> None:
     assert "whole number (12, not 12.5)" in _refusal(PEOPLE, "12.5")
+    assert "whole number" in _refusal(Count(), "12.0")
     assert "negative" in _refusal(TARGET, "-5")
     assert Count()("12") == 12
     assert "whole" in _refusal(Count(), "2.5")
@@ -93,7 +94,7 @@ def test_text_keeps_tab_and_newline_turns_word_breaks_into_newlines_and_refuses_
     assert NARRATIVE("a\tb\r\nc\rd\x0be") == "a\tb\nc\nd\ne"
     assert "U+0001" in _refusal(NARRATIVE, "bell\x01")
     assert "one line" in _refusal(TITLE, "two\nlines")
-    assert "300 characters" in _refusal(TITLE, "x" * 301)
+    assert "300 characters or fewer (this one has 301)" in _refusal(TITLE, "x" * 301)
 
 
 def test_links_need_a_scheme_a_host_and_their_columns_length() -> None:
