@@ -292,6 +292,17 @@ def clean_text(text: str) -> str:
     return _REFUSED.sub("", normalise_breaks(text))
 
 
+def clean_data(value: Any) -> Any:
+    """Every text inside JSON-like data (a snapshot's payload) passed through ``clean_text``."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [clean_data(item) for item in value]
+    if isinstance(value, dict):
+        return {clean_data(key): clean_data(item) for key, item in value.items()}
+    return value
+
+
 def has_refused_characters(text: str) -> bool:
     return _REFUSED.search(text) is not None
 
