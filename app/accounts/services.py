@@ -9,9 +9,10 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, delete, func, select, update
 
+from app.accounts.forms import EMAIL, FULL_NAME
 from app.accounts.models import ROLES, AccountToken, LoginFailure, User, UserRole
 from app.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
-from app.fields import Text, email_address, field_problem
+from app.fields import field_problem
 from app.plan.models import MemberState
 from app.timeutil import utcnow
 from app.validation import InputError, NotFound
@@ -55,9 +56,6 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-_FULL_NAME = Text.of(User.full_name, multiline=False, words="the name")
-
-
 def roles_of(session: Session, user_id: int) -> list[str]:
     rows = session.exec(select(UserRole.role).where(UserRole.user_id == user_id)).all()
     return sorted(rows, key=ROLES.index)
@@ -79,15 +77,13 @@ def _validate_profile(
     # One address (email-validator): "a@b.example,c@evil.example" would send mail to both.
     # Checked when a user is created (an address is never changed afterwards, and a stored
     # one must not stop an admin from disabling its user).
-    if user_id is not None or field_problem(email_address, email, "email", problems):
+    if user_id is not None or field_problem(EMAIL, email, "email", problems):
         other = find_user_by_email(session, email)
         if other is not None and other.id != user_id:
             problems["email"] = "another user already has this e-mail address"
-    if not full_name.strip() or len(full_name.strip()) > _FULL_NAME.max_length:
-        problems["full_name"] = (
-            f"enter the person's name (up to {_FULL_NAME.max_length} characters)"
-        )
-    elif field_problem(_FULL_NAME, full_name, "full_name", {}) is None:
+    if not full_name.strip() or len(full_name.strip()) > FULL_NAME.max_length:
+        problems["full_name"] = f"enter the person's name (up to {FULL_NAME.max_length} characters)"
+    elif field_problem(FULL_NAME, full_name, "full_name", {}) is None:
         problems["full_name"] = "the name cannot contain line breaks or control characters"
     unknown = [r for r in roles if r not in ROLES]
     if not roles or unknown:
