@@ -60,10 +60,6 @@ _REFUSED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _LINE_BREAKS = str.maketrans({"\x0b": "\n"})
 
 
-def _plain(value: float) -> str:
-    return number_as_typed(value)
-
-
 # --- Numbers -------------------------------------------------------------------------------------
 
 
@@ -92,20 +88,20 @@ class Number:
 
     def check(self, value: float) -> float:
         """A number already read (a workbook's numeric cell, a value from a service)."""
-        if not math.isfinite(value):
+        # An int may be beyond any float, so its size is checked before it is made one.
+        if type(value) is not int and not math.isfinite(value):
             raise InputError("must be a finite number")
         if abs(value) >= MAX_MAGNITUDE:
             raise InputError(f"too large: at most {MAX_DIGITS} digits before the decimal point")
         if self.whole and value != int(value):
-            raise InputError(
-                f"must be a whole number ({_plain(math.floor(value))}, not {_plain(value)})"
-            )
+            whole, typed = number_as_typed(math.floor(value)), number_as_typed(value)
+            raise InputError(f"must be a whole number ({whole}, not {typed})")
         if self.minimum == 0 and value < 0:
             raise InputError("cannot be negative")
         if self.minimum is not None and value < self.minimum:
-            raise InputError(f"must be {_plain(self.minimum)} or more")
+            raise InputError(f"must be {number_as_typed(self.minimum)} or more")
         if value > self.maximum:
-            raise InputError(f"must be at most {_plain(self.maximum)}")
+            raise InputError(f"must be at most {number_as_typed(self.maximum)}")
         return float(value) + 0.0  # -0 is stored as 0
 
 
@@ -117,9 +113,8 @@ def _read_number(text: str) -> float:
         return _finite(text)
     if _GROUPED_NUMBER.fullmatch(text):
         return _finite(text.replace(",", ""))
-    stray = next((c for c in text if c.isdigit() and not c.isascii()), None)
-    if stray is None:
-        stray = next((c for c in text if c.isnumeric() and not c.isascii()), None)
+    # Other scripts' digits, full-width digits, superscripts, fractions: all "numeric".
+    stray = next((c for c in text if c.isnumeric() and not c.isascii()), None)
     if stray is not None:
         raise InputError(f"type the digits 0-9 only ('{stray}' is not one of them)")
     if "," in text and re.fullmatch(r"-?[0-9,]+(?:\.[0-9]+)?", text):

@@ -72,6 +72,7 @@ def test_a_comma_groups_exactly_three_digits(typed: str) -> None:
 def test_a_number_of_hundreds_of_digits_is_refused_not_infinite() -> None:
     assert "too large" in _refusal(TARGET, "9" * 400)
     assert "finite" in _refusal(TARGET, math.inf)
+    assert "too large" in _refusal(TARGET, 10**400)
 
 
 def test_counts_are_whole_and_targets_not_negative() -> None:
@@ -124,7 +125,13 @@ _NUMBER_TEXT = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
 )
 _NUMBER_RAW = st.one_of(
-    _NUMBER_TEXT, st.floats(), st.integers(), st.none(), st.booleans(), st.dates()
+    _NUMBER_TEXT,
+    st.floats(),
+    st.integers(),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.none(),
+    st.booleans(),
+    st.dates(),
 )
 
 
