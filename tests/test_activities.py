@@ -175,6 +175,17 @@ BAD_INPUT = [
     ),
     ({"end_date": "2027-01-02"}, "end_date", "the activity must fall within 1 Jan 2024"),
     ({"place": "p" * 201}, "place", "keep the place to 200 characters or fewer"),
+    # Issue 15, items 3-4: the shared field types' window, link and text rules.
+    ({"start_date": "0001-01-01"}, "start_date", "enter a date between 1 Jan 2000 and 31 Dec"),
+    ({"end_date": "9999-12-31"}, "end_date", "enter a date between 1 Jan 2000 and 31 Dec 2100"),
+    ({"links": "http://"}, "links", "line 1 is not a web address: each link must start"),
+    (
+        {"links": "https://example.org/" + "a" * 481},
+        "links",
+        "line 1 is not a web address: keep the link to 500 characters or fewer (this one has 501)",
+    ),
+    ({"summary": "Bell\x01 rung"}, "summary", "contains control characters (U+0001)"),
+    ({"title": "Two\nlines"}, "title", "keep the title on one line"),
     (
         {"links": "https://ok.example.org\nftp://files.example.org/x"},
         "links",

@@ -189,3 +189,74 @@ def test_a_manager_closes_a_period(app, people) -> None:
         manager.post("/periods/99999/close", data={"csrf_token": csrf_of(manager)}).status_code
         == 404
     )
+
+
+# Issue 15, item 3: what the definition form let through, and what it now says instead.
+@pytest.mark.parametrize(
+    ("field", "typed", "message"),
+    [
+        ("target_value", "9" * 400, "too large: at most 15 digits before the decimal point"),
+        ("target_value", "1.250", "write 1250 for the whole number, or 1.25 for the decimal"),
+        ("target_value", "\u0663", "type the digits 0-9 only"),  # Arabic-Indic three
+        ("target_value", "\uff13", "type the digits 0-9 only"),  # full-width three
+        ("target_value", "-5", "cannot be negative"),
+        ("baseline_value", "-1", "cannot be negative"),
+        ("baseline_date", "0001-01-01", "enter a date between 1 Jan 2000 and 31 Dec 2100"),
+        ("baseline_date", "9999-12-31", "enter a date between 1 Jan 2000 and 31 Dec 2100"),
+    ],
+)
+def test_impossible_targets_and_dates_are_refused_and_every_page_still_opens(
+    app, people, field, typed, message
+) -> None:
+    indicator = _indicator_with_a_value(app, people)
+    manager = sign_in(app.test_client(), people.manager)
+    form = _form(indicator, reason="Checking what the form refuses", **{field: typed})
+    response = manager.post(
+        f"/indicators/{indicator.id}/edit", data={**form, "csrf_token": csrf_of(manager)}
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    error = body[body.index(f'id="{field}-error">') :]
+    assert message in error[: error.index("<")]
+    assert f'value="{typed}"' in body  # shown back as typed
+    with open_session(app) as session:
+        stored = session.get(Indicator, indicator.id)
+        assert (stored.target_value, stored.baseline_value, stored.baseline_date) == (
+            indicator.target_value,
+            indicator.baseline_value,
+            indicator.baseline_date,
+        )
+        goal_id = indicator.strategic_goal_id
+    pages = ["/", f"/indicators/{indicator.id}", f"/indicators/{indicator.id}/edit", "/summary"]
+    if goal_id:
+        pages.append(f"/goals/{goal_id}")
+    for page in pages:
+        assert manager.get(page).status_code == 200, page
+
+
+def test_a_period_target_is_read_by_the_same_rule(app, people) -> None:
+    indicator = _indicator_with_a_value(app, people)
+    manager = sign_in(app.test_client(), people.manager)
+    with open_session(app) as session:
+        q1 = session.exec(select(ReportingPeriod).where(ReportingPeriod.code == "2025-Q1")).one()
+    url = f"/indicators/{indicator.id}/edit"
+    reason = "Targets agreed at the annual meeting"
+    refused = manager.post(
+        url,
+        data={
+            **_form(indicator, reason=reason, **{f"target-{q1.id}": "9" * 400}),
+            "csrf_token": csrf_of(manager),
+        },
+    )
+    assert refused.status_code == 422
+    assert f'id="target-{q1.id}-error">too large' in refused.get_data(as_text=True)
+    saved = manager.post(
+        url,
+        data={
+            **_form(indicator, reason=reason, **{f"target-{q1.id}": "1,250"}),
+            "csrf_token": csrf_of(manager),
+        },
+    )
+    assert saved.status_code == 303
+    with open_session(app) as session:
+        assert session.get(IndicatorPeriodTarget, (indicator.id, q1.id)).target_value == 1250

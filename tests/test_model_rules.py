@@ -36,14 +36,25 @@ def test_a_value_from_a_state_that_does_not_report_the_indicator_is_refused(sess
 @pytest.mark.parametrize(
     ("unit", "fields", "field", "message"),
     [
-        ("number", {"value": -1}, "value", "the value cannot be negative"),
+        ("number", {"value": -1}, "value", "cannot be negative"),
         (
             "number",
             {"value": 2, "female": 4, "male": 3},
             "female",
             "(7) are more than the total (2)",
         ),
-        ("number", {"value": 5, "male": -1}, "male", "a count cannot be negative"),
+        ("number", {"value": 5, "male": -1}, "male", "cannot be negative"),
+        # Issue 15, item 3: people are counted whole, and a link needs a host and its length.
+        ("number", {"value": 5, "female": 2.5}, "female", "whole number (2, not 2.5)"),
+        ("number", {"value": 1, "evidence_url": "http://"}, "evidence_url", "https://"),
+        (
+            "number",
+            {"value": 1, "evidence_url": "https://example.org/" + "a" * 481},
+            "evidence_url",
+            "500 characters or fewer (this one has 501)",
+        ),
+        # Item 4: control characters are refused whichever way a value comes.
+        ("number", {"value": 1, "narrative": "bell\x01"}, "narrative", "U+0001"),
         ("number", {"value": 1e20}, "value", "at most 15 digits"),
         ("percentage", {"numerator": 1, "denominator": 1e15}, "denominator", "at most 15 digits"),
         ("number", {}, "value", "a number is required"),
@@ -53,7 +64,7 @@ def test_a_value_from_a_state_that_does_not_report_the_indicator_is_refused(sess
         ("text", {"text_value": "  "}, "text_value", "a text answer is required"),
         ("number", {"value": float("nan")}, "value", "finite"),
         ("number", {"value": 1, "evidence_url": "javascript:alert(1)"}, "evidence_url", "https://"),
-        ("number", {"value": 1, "narrative": "x" * 4001}, "narrative", "longer than"),
+        ("number", {"value": 1, "narrative": "x" * 4001}, "narrative", "4,000 characters or fewer"),
     ],
 )
 def test_values_are_checked_against_their_unit(session, unit, fields, field, message) -> None:
@@ -63,6 +74,18 @@ def test_values_are_checked_against_their_unit(session, unit, fields, field, mes
     with pytest.raises(InputError) as refused:
         record_indicator_value(session, _value(indicator, period, state, **fields), source="web")
     assert message in refused.value.problems[field]
+
+
+def test_a_total_counted_by_sex_is_whole_and_words_line_breaks_become_newlines(session) -> None:
+    state = factories.make_state(session)
+    indicator = factories.make_indicator(session, reported_by=[state], unit="number", by_sex=True)
+    period = factories.make_period(session)
+    with pytest.raises(InputError) as refused:
+        record_indicator_value(session, _value(indicator, period, state, value=12.5), source="web")
+    assert refused.value.problems == {"value": "must be a whole number (12, not 12.5)"}
+    pasted = _value(indicator, period, state, value=12, narrative="First\x0bsecond\r\nthird")
+    stored = record_indicator_value(session, pasted, source="web").value
+    assert stored.narrative == "First\nsecond\nthird"
 
 
 def test_a_split_by_sex_may_fall_short_of_the_total_but_not_exceed_it(session) -> None:

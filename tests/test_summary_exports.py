@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 from app.db import unit_of_work
+from app.fields import clean_text
 from app.plan.models import FocusArea, Initiative
 from app.progress.models import IndicatorValue
 from app.reports.exports import summary_csv, summary_workbook
@@ -159,7 +160,9 @@ def test_user_text_never_becomes_a_formula(session, payload) -> None:
     rows = list(csv.reader(io.StringIO(summary_csv(summary))))
     fields = [field for row in rows for field in row]
     assert payload not in fields
-    assert fields.count("'" + payload) >= 3  # title, status and rag rows, narratives
+    # A lone CR is written as the LF every stored line break is (fields.clean_text).
+    written = clean_text(payload)
+    assert fields.count("'" + written) >= 3  # title, status and rag rows, narratives
     risky = [f for f in fields if f[:1] in ("=", "+", "-", "@", "\t", "\r", "\n")]
     assert risky == []
 
@@ -260,3 +263,59 @@ def test_reused_cells_keep_each_value_its_own_type_and_format() -> None:
     assert [c.value for c in second] == ["-risky", True, 2.5, None, "plain"]
     assert [c.data_type for c in second][:3] == ["s", "b", "n"]
     assert second[0].number_format == "General"  # the date's format did not follow it
+
+
+def _with_controls(data, old: str, new: str):
+    """``data`` (a snapshot's JSON) with every ``old`` text replaced by ``new``."""
+    if isinstance(data, str):
+        return data.replace(old, new)
+    if isinstance(data, list):
+        return [_with_controls(item, old, new) for item in data]
+    if isinstance(data, dict):
+        return {key: _with_controls(item, old, new) for key, item in data.items()}
+    return data
+
+
+def test_text_stored_with_control_characters_goes_through_every_export(app, people) -> None:
+    """Issue 15, item 4: a narrative pasted from Word (vertical tab) and a stray control
+    character, stored before the forms refused them, made every .xlsx export a 500 and the
+    status report fail; a snapshot frozen with them stayed broken. Each export now drops them."""
+    from app.reports.models import SummarySnapshot
+    from app.scheduling.status_report import build_report
+
+    period_id = summary_data.mongolian_rows(app, people)
+    stored = "Thai\x0bnarrative\x01 kept"
+    with app.app_context(), unit_of_work() as session:
+        for row in session.exec(select(IndicatorValue)).all():
+            row.narrative = row.narrative.replace("Thai narrative", stored)
+            session.add(row)
+        snapshot = session.exec(
+            select(SummarySnapshot).where(SummarySnapshot.reporting_period_id == period_id)
+        ).one()
+        assert "Thai narrative" in str(snapshot.payload)
+        snapshot.payload = _with_controls(snapshot.payload, "Thai narrative", stored)
+        session.add(snapshot)
+    reviewer = sign_in(app.test_client(), people.reviewer)
+    texts = []
+    for url in (
+        "/summary.xlsx?from=2025-Q3&to=2025-Q3",
+        "/summary.csv?from=2025-Q3&to=2025-Q3",
+        f"/summary/snapshots/{period_id}.xlsx",
+        f"/summary/snapshots/{period_id}.csv",
+    ):
+        response = reviewer.get(url)
+        assert response.status_code == 200, url
+        if ".xlsx" in url:
+            cells = _cells(_workbook(response.data))
+            texts.append("|".join(str(c.value) for c in cells if c.value is not None))
+        else:
+            texts.append(response.get_data(as_text=True))
+    with app.app_context(), unit_of_work() as session:
+        from app.plan.models import ReportingPeriod
+
+        period = session.get(ReportingPeriod, period_id)
+        report, _headline = build_report(session, period, today=summary_data.TODAY)
+    texts.append("|".join(str(c.value) for c in _cells(_workbook(report)) if c.value))
+    for text in texts:
+        assert "Thai\nnarrative kept" in text.replace("\r\n", "\n")
+        assert "\x0b" not in text and "\x01" not in text

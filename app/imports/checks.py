@@ -10,10 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
 from functools import lru_cache
 from operator import attrgetter, itemgetter
 from types import SimpleNamespace
@@ -21,6 +19,7 @@ from typing import Any, Protocol
 
 from sqlmodel import Session
 
+from app.fields import DAY, Number
 from app.imports.reader import ParsedWorkbook, Problem, column_letter
 from app.imports.template import COLUMNS, TEMPLATE_VERSION, VALUES_SHEET, editable_columns
 from app.plan.models import (
@@ -28,14 +27,15 @@ from app.plan.models import (
     MemberState,
     ReportingPeriod,
 )
-from app.progress.services import MAX_NARRATIVE_CHARS, VALUE_FIELDS, unit_problems
+from app.progress.forms import EVIDENCE_LINK, NARRATIVE, TEXT_ANSWER
+from app.progress.services import VALUE_FIELDS, unit_problems
 from app.progress.submissions import reported_indicators_query
+from app.validation import InputError
 
 _LETTER = {heading: column_letter(i + 1) for i, heading in enumerate(COLUMNS)}
 _INDEX = {heading: i for i, heading in enumerate(COLUMNS)}
-_NUMBER_TEXT = re.compile(r"^-?\d+(\.\d+)?$")
-# Unicode category Cc: the C0 and C1 control characters; tab and line breaks are allowed.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# The reading of a number typed as text; its range is the value's rule, checked with the row.
+_ANY_NUMBER = Number(minimum=None)
 _NUMERIC_COLUMNS = ("Value", "Numerator", "Denominator", "Female", "Male")
 _DESCRIPTIVE_COLUMNS = {"As of date", "Narrative", "Evidence link"}
 _VALUE_COLUMNS = COLUMNS[5:]  # what a focal point types; the first five are the template's
@@ -155,33 +155,24 @@ def _text(value: Any) -> str:
 
 
 def _number(value: Any, heading: str, row: int, problems: list[Problem]) -> float | None:
-    if type(value) is float:  # what calamine gives for a number: the usual case
-        if math.isfinite(value):
-            return value
-        problems.append(Problem(VALUES_SHEET, f"{_LETTER[heading]}{row}", "not a finite number"))
-        return None
-    ref = f"{_LETTER[heading]}{row}"
-    if value in ("", None):
-        return None
+    """A number cell: calamine's float as it is (the usual case), else the shared reading."""
+    if type(value) is float and math.isfinite(value):
+        return value  # range and wholeness are the value's rules (unit_problems), checked later
     if isinstance(value, bool):
-        problems.append(Problem(VALUES_SHEET, ref, "TRUE/FALSE where a number belongs"))
-        return None
-    if isinstance(value, int | float):
-        if math.isnan(value) or math.isinf(value):
-            problems.append(Problem(VALUES_SHEET, ref, "not a finite number"))
-            return None
-        return float(value)
-    text = _text(value).replace(",", "")
-    if _NUMBER_TEXT.match(text):
-        return float(text)
-    problems.append(
-        Problem(
-            VALUES_SHEET,
-            ref,
-            f"'{_text(value)[:40]}' is text where a number belongs; type digits only, e.g. 12",
+        problems.append(
+            Problem(VALUES_SHEET, f"{_LETTER[heading]}{row}", "TRUE/FALSE where a number belongs")
         )
-    )
-    return None
+        return None
+    try:
+        return _ANY_NUMBER(value)
+    except InputError as refused:
+        message = refused.problems.get("", str(refused))
+        if isinstance(value, str) and "such as 12" in message:
+            message = (
+                f"'{_text(value)[:40]}' is text where a number belongs; type digits only, e.g. 12"
+            )
+        problems.append(Problem(VALUES_SHEET, f"{_LETTER[heading]}{row}", message))
+        return None
 
 
 @dataclass(frozen=True)
@@ -292,22 +283,17 @@ def _row_entry(
         if answer and entry.value is None:
             problems.append(Problem(VALUES_SHEET, f"F{number}", "answer yes or no"))
     elif indicator.unit == "text":
-        entry.text_value = _text(value) or None
+        entry.text_value = _read_text(TEXT_ANSWER, value, "Value", number, problems) or None
     else:
         for index, heading, name in rules.numeric:
             if cells[index] != "":
                 setattr(entry, name, _number(cells[index], heading, number, problems))
     if cells[_AS_OF] != "":
         _check_date(cells[_AS_OF], number, period, problems)
-    narrative, evidence = cells[_NARRATIVE], cells[_EVIDENCE]
-    entry.narrative = _text(narrative) if narrative != "" else ""
-    entry.evidence_url = _text(evidence) if evidence != "" else ""
-    if entry.narrative or entry.evidence_url or entry.text_value:
-        _check_texts(number, entry, problems)
-    if entry.evidence_url and not entry.evidence_url.startswith(("https://", "http://")):
-        problems.append(
-            Problem(VALUES_SHEET, f"M{number}", "the evidence link must start with https://")
-        )
+    entry.narrative = _read_text(NARRATIVE, cells[_NARRATIVE], "Narrative", number, problems)
+    entry.evidence_url = _read_text(
+        EVIDENCE_LINK, cells[_EVIDENCE], "Evidence link", number, problems
+    )
     if len(problems) != before:
         return None
     # The same rules as web entry (app.progress.services), reported with cell references.
@@ -318,47 +304,36 @@ def _row_entry(
     return None if found else entry
 
 
-def _check_texts(number: int, entry: RowEntry, problems: list[Problem]) -> None:
-    for heading, text in (
-        ("Narrative", entry.narrative),
-        ("Evidence link", entry.evidence_url),
-        ("Value", entry.text_value),
-    ):
-        if not text:
-            continue
-        if _CONTROL.search(text):
-            problems.append(
-                Problem(
-                    VALUES_SHEET,
-                    f"{_LETTER[heading]}{number}",
-                    "contains control characters; retype the text",
-                )
-            )
-        if len(text) > MAX_NARRATIVE_CHARS:
-            problems.append(
-                Problem(
-                    VALUES_SHEET,
-                    f"{_LETTER[heading]}{number}",
-                    f"{len(text):,} characters; the limit is {MAX_NARRATIVE_CHARS:,}",
-                )
-            )
+def _read_text(
+    parse: Callable[[Any], str], cell: Any, heading: str, number: int, problems: list[Problem]
+) -> str:
+    """A text cell read by the report form's field for it; "" when empty or refused."""
+    if cell == "" or cell is None:
+        return ""
+    try:
+        return parse(cell)
+    except InputError as refused:
+        message = refused.problems.get("", str(refused))
+        if "characters or fewer" in message:  # said the way a spreadsheet user counts a cell
+            limit = getattr(parse, "max_length", 0)
+            message = f"{len(str(cell)):,} characters; the limit is {limit:,}"
+        problems.append(Problem(VALUES_SHEET, f"{_LETTER[heading]}{number}", message))
+        return ""
 
 
 def _check_date(value: Any, number: int, period: ReportingPeriod, problems: list[Problem]) -> None:
     if value in ("", None):
         return
     ref = f"K{number}"
-    if isinstance(value, datetime):
-        day = value.date()
-    elif isinstance(value, date):
-        day = value
-    else:
-        try:
-            day = date.fromisoformat(_text(value))
-        except ValueError:
-            problems.append(Problem(VALUES_SHEET, ref, "not a date; use the format 2025-09-30"))
-            return
-    if not period.start_date <= day <= period.end_date:
+    try:
+        day = DAY(value)
+    except InputError as refused:
+        message = refused.problems.get("", str(refused))
+        if "year-month-day" in message:
+            message = "not a date; use the format 2025-09-30"
+        problems.append(Problem(VALUES_SHEET, ref, message))
+        return
+    if day is not None and not period.start_date <= day <= period.end_date:
         problems.append(
             Problem(
                 VALUES_SHEET,

@@ -13,16 +13,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import zip_longest
 from typing import Protocol
-from urllib.parse import urlsplit
 
 from sqlmodel import Session, col, select
 
+from app.fields import DAY, Text, field_problem, normalise_breaks
+from app.plan.forms import (
+    ACTIVITY_LINK,
+    ACTIVITY_PLACE,
+    ACTIVITY_SUMMARY,
+    ACTIVITY_TITLE,
+    HEAD_COUNT,
+    MAX_COUNT,
+)
 from app.plan.models import (
     ACTIVITY_KINDS,
     LABELS,
@@ -38,11 +45,6 @@ from app.validation import InputError, NotFound, parse_id
 BLANK_ROWS = 3
 MAX_ROWS = 100
 MAX_LINKS = 10
-MAX_LINK_CHARS = 500
-MAX_TITLE_CHARS = 300
-MAX_PLACE_CHARS = 200
-MAX_SUMMARY_CHARS = 5000
-MAX_COUNT = 1_000_000
 COUNT_FIELDS = ("female", "male", "unspecified")
 # The activity's own fields, as named in the form and on the model.
 ACTIVITY_FIELDS = (
@@ -57,7 +59,6 @@ ACTIVITY_FIELDS = (
     "other_participants",
 )
 COUNT_WORDS = {"female": "female", "male": "male", "unspecified": "sex not recorded"}
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class FormData(Protocol):
@@ -273,9 +274,9 @@ def check_activity(session: Session, initiative_id: int, form: ActivityForm) -> 
     problems: dict[str, str] = {}
     plan = plan_of_initiative(session, initiative_id)
     kind = _check_kind(form.kind, problems)
-    title = _check_text(form.title, "title", MAX_TITLE_CHARS, problems, required=True)
-    place = _check_text(form.place, "place", MAX_PLACE_CHARS, problems)
-    summary = _check_text(form.summary, "summary", MAX_SUMMARY_CHARS, problems)
+    title = _check_text(form.title, "title", ACTIVITY_TITLE, problems, required=True)
+    place = _check_text(form.place, "place", ACTIVITY_PLACE, problems)
+    summary = _check_text(form.summary, "summary", ACTIVITY_SUMMARY, problems)
     start, end = _check_dates(form.start_date, form.end_date, plan, problems)
     links = _check_links(form.links, problems)
     participations = _check_rows(session, form.rows, problems)
@@ -310,28 +311,22 @@ def _check_kind(kind: str, problems: dict[str, str]) -> str:
 
 
 def _check_text(
-    typed: str, name: str, limit: int, problems: dict[str, str], *, required: bool = False
+    typed: str, name: str, field: Text, problems: dict[str, str], *, required: bool = False
 ) -> str:
-    text = typed.strip()
-    if required and not text:
+    text = field_problem(field, typed, name, problems) or ""
+    if required and not text and name not in problems:
         problems[name] = f"give the activity a {name}"
-    elif len(text) > limit:
-        problems[name] = (
-            f"keep the {name} to {limit} characters or fewer (this one has {len(text)})"
-        )
     return text
 
 
 def _parse_date(typed: str, name: str, words: str, problems: dict[str, str]) -> date | None:
-    text = typed.strip()
-    if not text:
-        return None
     try:
-        if not _ISO_DATE.fullmatch(text):
-            raise ValueError(text)
-        return date.fromisoformat(text)
-    except ValueError:
-        problems[name] = f"give the {words} as a real date, year-month-day, e.g. 2025-06-01"
+        return DAY(typed)
+    except InputError as refused:
+        message = refused.problems[""]
+        if "year-month-day" in message:
+            message = f"give the {words} as a real date, year-month-day, e.g. 2025-06-01"
+        problems[name] = message
         return None
 
 
@@ -361,42 +356,32 @@ def _day(value: date) -> str:
 
 def _check_links(typed: str, problems: dict[str, str]) -> str:
     """One web address per line; blank lines are dropped."""
-    links = [line.strip() for line in typed.splitlines() if line.strip()]
+    links = [line.strip() for line in normalise_breaks(typed).splitlines() if line.strip()]
     if len(links) > MAX_LINKS:
         problems["links"] = f"give at most {MAX_LINKS} links, one per line (there are {len(links)})"
         return ""
     for number, link in enumerate(links, start=1):
-        if not _is_web_address(link):
-            problems["links"] = (
-                f"line {number} is not a web address: each link must start with https:// "
-                "or http://, one per line"
-            )
+        try:
+            ACTIVITY_LINK(link)
+        except InputError as refused:
+            reason = refused.problems[""]
+            if "characters or fewer" not in reason:
+                reason = "each link must start with https:// or http://, one per line"
+            problems["links"] = f"line {number} is not a web address: {reason}"
             break
     return "\n".join(links)
 
 
-def _is_web_address(link: str) -> bool:
-    if len(link) > MAX_LINK_CHARS or any(c.isspace() for c in link):
-        return False
-    try:
-        parts = urlsplit(link)
-    except ValueError:
-        return False
-    return parts.scheme in ("https", "http") and bool(parts.hostname)
-
-
 def _check_count(typed: str, words: str, problems: dict[str, str], name: str) -> int | None:
     """A head count: blank means not known; otherwise a whole number 0 or more."""
-    text = typed.strip()
-    if not text:
+    try:
+        return HEAD_COUNT(typed)
+    except InputError as refused:
+        if "at most" in refused.problems[""]:
+            problems[name] = f"{words} must be at most {MAX_COUNT:,}"
+        else:
+            problems[name] = f"{words} must be a whole number 0 or more"
         return None
-    if not text.isascii() or not text.isdigit():
-        problems[name] = f"{words} must be a whole number 0 or more"
-        return None
-    if int(text) > MAX_COUNT:
-        problems[name] = f"{words} must be at most {MAX_COUNT:,}"
-        return None
-    return int(text)
 
 
 def _check_rows(

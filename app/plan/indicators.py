@@ -7,22 +7,12 @@ which the audit trail keeps with the before and after.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from datetime import date
-
 from sqlmodel import Session, func, select
 
-from app.plan.models import (
-    AGGREGATIONS,
-    DIRECTIONS,
-    INDICATOR_UNITS,
-    Indicator,
-    IndicatorPeriodTarget,
-    ReportingPeriod,
-)
+from app.plan.forms import DefinitionForm
+from app.plan.models import Indicator, IndicatorPeriodTarget
 from app.progress.models import IndicatorValue
-from app.validation import InputError, NotFound, parse_id
+from app.validation import InputError, NotFound
 
 SENSITIVE = (
     "target_value",
@@ -33,101 +23,12 @@ SENSITIVE = (
     "by_member_state",
     "aggregation",
 )
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
 class DefinitionConflict(Exception):
     def __init__(self, current: Indicator) -> None:
         super().__init__("Someone else changed this indicator after you opened it.")
         self.current = current
-
-
-@dataclass
-class DefinitionForm:
-    title: str
-    unit: str
-    direction: str
-    aggregation: str
-    target_value: float | None
-    baseline_value: float | None
-    baseline_date: date | None
-    by_member_state: bool
-    by_sex: bool
-    means_of_verification: str
-    is_proposed: bool
-    period_targets: dict[int, float | None]
-    reason: str
-    expected_version: int
-
-
-def _number(raw: str, name: str, problems: dict[str, str]) -> float | None:
-    text = raw.strip().replace(",", "")
-    if not text:
-        return None
-    if not _NUMBER.match(text):
-        problems[name] = "enter a number such as 12 or 3.5"
-        return None
-    return float(text)
-
-
-def parse_definition_form(form: dict[str, str], periods: list[ReportingPeriod]) -> DefinitionForm:
-    problems: dict[str, str] = {}
-    title = form.get("title", "").strip()
-    if not title or len(title) > 300:
-        problems["title"] = "enter a title of up to 300 characters"
-    for name, allowed in (
-        ("unit", INDICATOR_UNITS),
-        ("direction", DIRECTIONS),
-        ("aggregation", AGGREGATIONS),
-    ):
-        if form.get(name) not in allowed:
-            problems[name] = "choose one of the listed options"
-    baseline_date = None
-    if raw := form.get("baseline_date", "").strip():
-        try:
-            baseline_date = date.fromisoformat(raw)
-        except ValueError:
-            problems["baseline_date"] = "enter a date as YYYY-MM-DD"
-    targets = {
-        p.id: _number(form.get(f"target-{p.id}", ""), f"target-{p.id}", problems) for p in periods
-    }
-    if form.get("aggregation") == "average" and form.get("unit") != "number":
-        # A percentage combines from its parts; a yes/no answer or a text has no mean.
-        problems["aggregation"] = "only a number is averaged over the member states"
-    target = _number(form.get("target_value", ""), "target_value", problems)
-    baseline = _number(form.get("baseline_value", ""), "baseline_value", problems)
-    if form.get("unit") == "percentage":
-        for name, value in [
-            ("target_value", target),
-            ("baseline_value", baseline),
-            *((f"target-{pid}", v) for pid, v in targets.items()),
-        ]:
-            if value is not None and not 0 <= value <= 100:
-                problems[name] = "a percentage is between 0 and 100"
-    version = parse_id(form.get("version"))
-    if version is None:
-        problems["version"] = "the form is incomplete; reload the page"
-    means = form.get("means_of_verification", "").strip()
-    if len(means) > 500:
-        problems["means_of_verification"] = "keep this under 500 characters"
-    if problems:
-        raise InputError(problems)
-    return DefinitionForm(
-        title=title,
-        unit=form["unit"],
-        direction=form["direction"],
-        aggregation=form["aggregation"],
-        target_value=target,
-        baseline_value=baseline,
-        baseline_date=baseline_date,
-        by_member_state=form.get("by_member_state") == "on",
-        by_sex=form.get("by_sex") == "on",
-        means_of_verification=means,
-        is_proposed=form.get("is_proposed") == "on",
-        period_targets=targets,
-        reason=form.get("reason", "").strip(),
-        expected_version=version,
-    )
 
 
 def values_reported(session: Session, indicator_id: int) -> int:

@@ -6,11 +6,14 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from app.fields import Text, field_problem
 from app.plan.models import LIFECYCLE_STATUSES, RAG_RATINGS, Initiative, InitiativeStatusChange
 from app.timeutil import utcnow
 from app.validation import InputError, NotFound, parse_id
 
-MAX_NOTE_CHARS = 500
+# The note's rule is the shared text field's, with the column's length.
+_NOTE = Text.of(Initiative.rag_note, words="the note")
+MAX_NOTE_CHARS = _NOTE.max_length
 
 
 class StatusConflict(Exception):
@@ -33,14 +36,12 @@ def parse_status_form(form: dict[str, str]) -> StatusChange:
     problems: dict[str, str] = {}
     status = form.get("status", "")
     rag = form.get("rag") or None
-    note = (form.get("rag_note") or "").strip()
+    note = field_problem(_NOTE, form.get("rag_note", ""), "rag_note", problems) or ""
     version = form.get("version", "")
     if status not in LIFECYCLE_STATUSES:
         problems["status"] = "choose planned, in progress, completed or cancelled"
     if rag is not None and rag not in RAG_RATINGS:
         problems["rag"] = "choose on track, at risk or off track"
-    if len(note) > MAX_NOTE_CHARS:
-        problems["rag_note"] = f"keep the note under {MAX_NOTE_CHARS} characters"
     expected = parse_id(version)
     if expected is None:
         problems["version"] = "the form is incomplete; reload the page"

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from app.accounts.auth import current_viewer
 from app.accounts.policy import roles_required, signed_in
 from app.db import request_session
-from app.plan import indicators, services, status
+from app.plan import forms, indicators, services, status
 from app.plan import periods as periods_service
 from app.plan.models import Indicator, Initiative
 from app.security import local_path
@@ -180,7 +180,7 @@ def edit_indicator(indicator_id: int) -> str | Response | tuple[str, int]:
         return render_template("plan/indicator_edit.html", problems={}, typed=None, **context)
     typed = request.form.to_dict()
     try:
-        change = indicators.parse_definition_form(typed, periods)
+        change = forms.read_definition(typed, periods)
         indicators.update_definition(session, indicator_id, change)
     except InputError as refused:
         return render_template(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,13 +11,20 @@ from sqlmodel import Session, col, select
 
 from app.audit.services import plain_row as _plain_row
 from app.audit.services import record_bulk
+from app.fields import field_problem
 from app.plan.models import Indicator, IndicatorReportingState, MemberState, ReportingPeriod
 from app.progress import totals
+from app.progress.forms import (
+    EVIDENCE_LINK,
+    NARRATIVE,
+    NUMBER_FIELDS,
+    TEXT_ANSWER,
+    number_rule,
+)
 from app.progress.models import IndicatorValue, IndicatorValueRevision, Submission
 from app.timeutil import utcnow
 from app.validation import InputError, number_as_typed
 
-MAX_NARRATIVE_CHARS = 4000
 # What a reported value holds, beside its indicator, period and state.
 VALUE_FIELDS = (
     "value",
@@ -79,7 +85,13 @@ _STORED_COLUMNS = [
 ]
 # What checking a value needs of its indicator: a light row, not a whole ORM object, since a
 # workbook brings thousands.
-_INDICATOR_COLUMNS = (Indicator.id, Indicator.code, Indicator.unit, Indicator.computed_from)
+_INDICATOR_COLUMNS = (
+    Indicator.id,
+    Indicator.code,
+    Indicator.unit,
+    Indicator.by_sex,
+    Indicator.computed_from,
+)
 
 
 def _chunks(ids: list, size: int = _CHUNK) -> list[list]:
@@ -90,7 +102,7 @@ def _chunks(ids: list, size: int = _CHUNK) -> list[list]:
 class _Context:
     """What checking and recording a batch of values needs, read in a few queries, not per row."""
 
-    indicators: dict[int, Any]  # id -> row with id, code, unit, computed_from
+    indicators: dict[int, Any]  # id -> row with id, code, unit, by_sex, computed_from
     periods: dict[int, ReportingPeriod]
     states: dict[int, MemberState]
     reporters: set[tuple[int, int]]  # (indicator id, member state id) pairs that must report
@@ -181,10 +193,12 @@ class _Context:
                 {"member_state": f"{state.name} does not report indicator {indicator.code}"}
             )
         problems = unit_problems(indicator, data)
-        if len(data.narrative or "") > MAX_NARRATIVE_CHARS:
-            problems["narrative"] = f"the narrative is longer than {MAX_NARRATIVE_CHARS} characters"
-        if data.evidence_url and not data.evidence_url.startswith(("https://", "http://")):
-            problems["evidence_url"] = "the evidence link must start with https:// or http://"
+        # The report form's rules for its texts, whichever way the value came; what is stored
+        # is the text as those rules give it back (line breaks as LF, trimmed).
+        for name, parse in _TEXTS:
+            typed = getattr(data, name)
+            if typed:
+                setattr(data, name, field_problem(parse, typed, name, problems) or typed)
         if problems:
             raise InputError(problems)
         return indicator
@@ -197,19 +211,16 @@ def validate_value(session: Session, data: ValueInput) -> tuple[Indicator, Repor
     return session.get(Indicator, indicator.id), context.periods[data.reporting_period_id]
 
 
-# Beyond this a float no longer holds every whole number exactly, so a figure typed in would be
-# stored (and shown back) as a different one; no indicator of the plan comes near it.
-MAX_MAGNITUDE = 1e15
+_TEXTS = (("narrative", NARRATIVE), ("evidence_url", EVIDENCE_LINK), ("text_value", TEXT_ANSWER))
 
 
-def unit_problems(indicator: Indicator, data: ValueInput) -> dict[str, str]:
+def unit_problems(indicator: Any, data: ValueInput) -> dict[str, str]:
+    """What is wrong with a value for its kind of indicator (a row with unit and by_sex)."""
     problems: dict[str, str] = {}
-    for name in ("value", "numerator", "denominator", "female", "male"):
+    for name in NUMBER_FIELDS:
         number = getattr(data, name)
-        if number is not None and (math.isnan(number) or math.isinf(number)):
-            problems[name] = "must be a finite number"
-        elif number is not None and abs(number) >= MAX_MAGNITUDE:
-            problems[name] = "is too large: at most 15 digits before the decimal point"
+        if number is not None:
+            field_problem(number_rule(indicator, name).check, number, name, problems)
     if problems:
         return problems
     if indicator.unit == "percentage":
@@ -217,24 +228,16 @@ def unit_problems(indicator: Indicator, data: ValueInput) -> dict[str, str]:
             problems["numerator"] = "a percentage is entered as a numerator and a denominator"
         elif data.denominator <= 0:
             problems["denominator"] = "the denominator must be greater than zero"
-        elif data.numerator < 0:
-            problems["numerator"] = "the numerator cannot be negative"
         elif data.numerator > data.denominator:
             problems["numerator"] = "the numerator cannot exceed the denominator (over 100%)"
     elif indicator.unit == "number":
         if data.value is None:
             problems["value"] = "a number is required"
-        elif data.value < 0:
-            problems["value"] = "the value cannot be negative"
     elif indicator.unit == "yes_no":
         if data.value not in (0, 1):
             problems["value"] = "answer yes or no"
     elif indicator.unit == "text" and not (data.text_value or "").strip():
         problems["text_value"] = "a text answer is required"
-    for name in ("female", "male"):
-        count = getattr(data, name)
-        if count is not None and count < 0:
-            problems[name] = "a count cannot be negative"
     # Women and men are part of the total: fewer is a split not fully known, more is impossible.
     counted = (data.female or 0) + (data.male or 0)
     checkable = indicator.unit == "number" and data.value is not None

@@ -7,7 +7,6 @@ an ``IndicatorValueRevision``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -17,6 +16,7 @@ from sqlmodel import Session, col, select
 from app.accounts.services import Viewer
 from app.plan.models import Indicator, IndicatorReportingState, MemberState, ReportingPeriod
 from app.progress import totals
+from app.progress.forms import read_entry
 from app.progress.models import (
     IndicatorValue,
     IndicatorValueRevision,
@@ -33,7 +33,6 @@ from app.timeutil import utcnow
 from app.validation import InputError, NotFound
 
 EDITABLE = ("draft", "returned")
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 MAX_COMMENT_CHARS = 2000
 
 
@@ -181,53 +180,24 @@ def submission_view(session: Session, submission: Submission) -> SubmissionView:
     return SubmissionView(submission, state, period, rows, events)
 
 
-def _parse_number(raw: str | None, name: str, problems: dict[str, str]) -> float | None:
-    text = (raw or "").strip().replace(",", "")
-    if text == "":
-        return None
-    if not _NUMBER.match(text):
-        problems[name] = "enter a number such as 12 or 3.5"
-        return None
-    return float(text)
-
-
 def parse_entries(
     indicators: list[Indicator], form: dict[str, str]
 ) -> tuple[dict[int, ValueInput | None], dict[str, str]]:
-    """Read the report form. Field names are ``<indicator id>-<field>``.
+    """Read the report form (``progress.forms``). Field names are ``<indicator id>-<field>``.
 
     Returns the entries (None where the row was left blank) and the problems by field name.
     """
     problems: dict[str, str] = {}
     entries: dict[int, ValueInput | None] = {}
+    by_row: dict[str, dict[str, str]] = {}
+    for name, typed in form.items():
+        row, _, field_name = name.partition("-")
+        by_row.setdefault(row, {})[field_name] = typed
     for indicator in indicators:
         prefix = f"{indicator.id}-"
-
-        def get(name: str, prefix: str = prefix) -> str:
-            return form.get(prefix + name, "")
-
-        entry = ValueInput(
-            indicator.id,
-            0,
-            0,
-            narrative=get("narrative").strip(),
-            evidence_url=get("evidence_url").strip(),
-        )
-        if indicator.unit == "percentage":
-            entry.numerator = _parse_number(get("numerator"), prefix + "numerator", problems)
-            entry.denominator = _parse_number(get("denominator"), prefix + "denominator", problems)
-        elif indicator.unit == "yes_no":
-            answer = get("value")
-            entry.value = {"yes": 1.0, "no": 0.0}.get(answer)
-            if answer and entry.value is None:
-                problems[prefix + "value"] = "answer yes or no"
-        elif indicator.unit == "text":
-            entry.text_value = get("text_value").strip() or None
-        else:
-            entry.value = _parse_number(get("value"), prefix + "value", problems)
-        if indicator.by_sex and indicator.unit == "number":
-            entry.female = _parse_number(get("female"), prefix + "female", problems)
-            entry.male = _parse_number(get("male"), prefix + "male", problems)
+        values, found = read_entry(indicator, by_row.get(str(indicator.id), {}))
+        problems.update((prefix + name, message) for name, message in found.items())
+        entry = ValueInput(indicator.id, 0, 0, **values)
         blank = all(getattr(entry, f) in (None, "") for f in VALUE_FIELDS)
         entries[indicator.id] = None if blank else entry
     return entries, problems

@@ -23,6 +23,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from app.fields import clean_text
 from app.plan.models import LABELS
 from app.reports.summary import (
     RATING_LABELS,
@@ -42,9 +43,12 @@ NO_FORMATS: dict[int, str] = {}
 
 
 def csv_safe(value: Any) -> Any:
-    """Text a spreadsheet would read as a formula gets a leading quote (OWASP CSV injection)."""
-    if isinstance(value, str) and value.startswith(RISKY_STARTS):
-        return "'" + value
+    """Text a spreadsheet would read as a formula gets a leading quote (OWASP CSV injection);
+    control characters stored before they were refused are dropped (``fields.clean_text``)."""
+    if isinstance(value, str):
+        value = clean_text(value)
+        if value.startswith(RISKY_STARTS):
+            return "'" + value
     return value
 
 
@@ -94,7 +98,7 @@ class _Sheet:
             self.sheet.freeze_panes = "A2"
         cells = []
         for name in names:
-            cell = WriteOnlyCell(self.sheet, name)
+            cell = WriteOnlyCell(self.sheet, clean_text(name))
             cell.data_type = "s"  # text as typed: never a formula, whatever it starts with
             cell.font, cell.fill = HEADER_FONT, HEADER_FILL
             cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -120,6 +124,9 @@ class _Sheet:
             if isinstance(value, Cell):
                 cell = value
             elif isinstance(value, str):
+                # openpyxl refuses a control character (IllegalCharacterError): whatever the
+                # database holds, the workbook is written.
+                value = clean_text(value)
                 cell = plain
                 cell.value = value
                 if value.startswith(RISKY_STARTS):
@@ -155,7 +162,8 @@ class _Sheet:
 
 
 def _sheet_title(workbook: Workbook, title: str) -> str:
-    cleaned = "".join(" " if c in "[]:*?/\\" else c for c in title).strip() or "Sheet"
+    cleaned = "".join(" " if c in "[]:*?/\\\n\t" else c for c in clean_text(title))
+    cleaned = cleaned.strip() or "Sheet"
     cleaned = cleaned[:SHEET_NAME_LIMIT]
     taken = set(workbook.sheetnames)
     candidate, n = cleaned, 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from app.accounts.services import Viewer
+from app.fields import clean_data
 from app.plan.models import ReportingPeriod
 from app.reports.models import SummarySnapshot
 from app.reports.summary import Summary, SummaryFilters, build_summary
@@ -46,7 +47,9 @@ def freeze_period_summary(session: Session, period: ReportingPeriod) -> SummaryS
         reporting_period_id=period.id,
         created_at=frozen_at,
         schema_version=summary.schema_version,
-        payload=summary.model_dump(mode="json"),
+        # Stored text with a control character (kept from before they were refused) is
+        # frozen without it, so the snapshot's exports can always be written.
+        payload=clean_data(summary.model_dump(mode="json")),
     )
     session.add(snapshot)
     session.flush()
@@ -60,7 +63,8 @@ def snapshot_summary(session: Session, viewer: Viewer, period_id: int) -> Summar
     ).first()
     if snapshot is None:
         raise NotFound("summary snapshot")
-    summary = Summary.model_validate(snapshot.payload)
+    # Cleaned as it is read too: a snapshot frozen before the rule exports as well.
+    summary = Summary.model_validate(clean_data(snapshot.payload))
     if viewer.is_focal_point_only:
         summary = summary.restricted_to_state(viewer.member_state_id)
     return summary
