@@ -173,3 +173,39 @@ def test_reminders_link_to_the_same_configured_address(app, people) -> None:
     bodies = [m.body_text for m in _messages(app)]
     assert bodies and all("https://tracker.example.org/" in body for body in bodies)
     assert not any(mail.DEFAULT_PUBLIC_URL in body for body in bodies)
+
+
+def test_an_address_stored_with_a_comma_never_gets_mail(app, people, smtp) -> None:
+    """An address saved before the one e-mail rule ("a@b.example,c@evil.example") is refused
+    when a message is queued for it: the reset link reaches neither recipient."""
+    forged = "reviewer@example.org,attacker@evil.example"
+    with unit_of_work(app.extensions["db_engine"]) as session:
+        session.get(User, people.reviewer.id).email = forged
+    admin = sign_in(app.test_client(), people.admin)
+    page = admin.post(
+        f"/admin/users/{people.reviewer.id}/reset-link", data={"csrf_token": csrf_of(admin)}
+    )
+    assert page.status_code == 200
+    deliver_outbox(app)
+    assert smtp.messages == []
+    [stored] = _messages(app)
+    assert stored.status == "failed" and "is not one e-mail address" in stored.last_error
+    assert LINK_START not in stored.body_text
+
+
+def test_a_message_already_waiting_for_a_listed_address_is_refused_at_sending(
+    app, people, smtp
+) -> None:
+    with unit_of_work(app.extensions["db_engine"]) as session:
+        mail.queue(
+            session,
+            to_address="a@b.example",
+            to_name="A",
+            subject="Hello",
+            body_text="Hello",
+            kind="test",
+        ).to_address = "a@b.example,c@evil.example"
+    deliver_outbox(app)
+    assert smtp.messages == []
+    [stored] = _messages(app)
+    assert stored.status == "failed" and "is not one e-mail address" in stored.last_error

@@ -27,8 +27,10 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select, update
 
+from app.fields import email_address
 from app.scheduling.models import OutboxMessage
 from app.timeutil import utcnow
+from app.validation import InputError
 
 MAX_ATTEMPTS = 6
 RETRY_DELAYS = (0.2, 1.0)  # in-run retries for temporary failures before leaving it pending
@@ -88,11 +90,18 @@ def queue(
     attachment: Path | None = None,
     holds_secret: bool = False,
 ) -> OutboxMessage:
-    """Add a message to the outbox in the caller's transaction (it goes only if that commits)."""
+    """Add a message to the outbox in the caller's transaction (it goes only if that commits).
+
+    The address goes through the one e-mail rule: an address stored before that rule (one with a
+    comma, "a@b.example,c@evil.example") is kept as a failed message that is never sent, rather
+    than reaching two recipients or stopping the job that queued it."""
+    refusal = _address_refusal(to_address)
     message = OutboxMessage(
         holds_secret=holds_secret,
         kind=kind,
-        to_address=to_address.strip(),
+        to_address=to_address.strip()[:254],
+        status="failed" if refusal else "pending",
+        last_error=refusal or "",
         to_name=clean_header_text(to_name)[:200],
         subject=clean_header_text(subject)[:300],
         body_text=body_text,
@@ -101,12 +110,27 @@ def queue(
         attachment_path=str(attachment) if attachment else None,
         attachment_name=attachment.name if attachment else None,
     )
+    if refusal:
+        _remove_secret(message)
     session.add(message)
     session.flush()
     return message
 
 
+def _address_refusal(address: str) -> str | None:
+    """Why a message may not go to this address, or None: it must be one valid address."""
+    try:
+        email_address(address)
+    except InputError as refused:
+        return f"Not sent: '{clean_header_text(address)[:254]}' is not one e-mail address ({refused})."
+    return None
+
+
 def build_email(message: OutboxMessage, settings: SmtpSettings) -> EmailMessage:
+    """The message as sent; refused for good unless it goes to exactly one valid address."""
+    refusal = _address_refusal(message.to_address)
+    if refusal:
+        raise _Permanent(refusal)
     email = EmailMessage()
     email["From"] = settings.mail_from
     username, _, domain = message.to_address.partition("@")
