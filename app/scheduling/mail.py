@@ -122,7 +122,8 @@ def _address_refusal(address: str) -> str | None:
     try:
         email_address(address)
     except InputError as refused:
-        return f"Not sent: '{clean_header_text(address)[:254]}' is not one e-mail address ({refused})."
+        shown = clean_header_text(address)[:254]
+        return f"Not sent: '{shown}' is not one e-mail address ({refused})."
     return None
 
 
