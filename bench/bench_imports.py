@@ -177,9 +177,12 @@ def _written(session) -> dict[str, int]:
 
 
 def child_end_to_end(folder: Path, database: Path, workbook: Path) -> dict:
+    from app.accounts.services import Viewer
     from app.db import unit_of_work
+    from app.imports.ingest import commit, receive
     from app.imports.safety import Limits
-    from app.imports.services import SYSTEM_VIEWER, commit, receive
+
+    manager = Viewer(None, frozenset({"rso_manager"}), None, "bench")
 
     app = _app(folder, database)
     data = workbook.read_bytes()
@@ -193,14 +196,14 @@ def child_end_to_end(folder: Path, database: Path, workbook: Path) -> dict:
                 session,
                 data,
                 workbook.name,
-                SYSTEM_VIEWER,
+                manager,
                 storage_dir=folder / "imports",
                 limits=Limits(),
                 source="inbox",
             )
             if upload.outcome != "previewed":
                 raise SystemExit(f"upload {upload.outcome}: {(upload.problems or [])[:3]}")
-            changed = commit(session, upload, SYSTEM_VIEWER)
+            changed = commit(session, upload, manager)
         seconds = time.perf_counter() - started
         peak = _status_kb("VmHWM")
         with unit_of_work() as session:
