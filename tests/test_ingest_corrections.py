@@ -172,7 +172,7 @@ def _upload_change(app: Flask, people: People, number: Indicator, value: int) ->
 
 
 def test_a_managers_upload_into_an_approved_report_loads_only_with_a_reason(app, people) -> None:
-    sid, number = _approved_report(app, people)
+    _sid, number = _approved_report(app, people)
     manager = _upload_change(app, people, number, 40)
     upload = _latest(app)
     page = manager.get(f"/uploads/{upload.id}").get_data(as_text=True)
@@ -206,7 +206,7 @@ def test_a_managers_upload_into_an_approved_report_loads_only_with_a_reason(app,
 
 
 def test_a_managers_upload_into_a_closed_period_marks_the_late_correction(app, people) -> None:
-    sid, number = _approved_report(app, people)
+    _sid, number = _approved_report(app, people)
     manager = _upload_change(app, people, number, 41)
     with app.app_context(), unit_of_work() as session:
         period = session.exec(
