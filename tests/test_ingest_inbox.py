@@ -216,6 +216,7 @@ def test_waiting_workbooks_are_shown_to_their_states_focal_points_and_to_manager
         body = malaysian.get(page).get_data(as_text=True)
         assert "thai-q3.xlsx" not in body and "Workbooks waiting to be loaded" not in body
 
+    assert "Waiting to be loaded</span>" in manager.get("/uploads").get_data(as_text=True)
     upload = _inbox_upload(app)
     assert _commit(focal, upload.id).status_code == 303
     assert "thai-q3.xlsx" not in focal.get("/my-work").get_data(as_text=True)
