@@ -308,11 +308,6 @@ def _preview(
     session.flush()
 
 
-def is_waiting(upload: Upload) -> bool:
-    """A checked workbook nobody has loaded yet (from the inbox: nobody sent it)."""
-    return upload.outcome == "previewed"
-
-
 def load_refusal(session: Session, upload: Upload, viewer: Viewer) -> str | None:
     """Why this viewer could not load a previewed upload now, or None: the commit's own checks,
     read without locking, so an overtaken preview says so instead of offering its Load button.
