@@ -10,13 +10,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import select
 
-from app.imports import ingest
+from app.db import unit_of_work
+from app.imports import ingest, services
 from app.imports.inbox import UNEXPECTED
 from app.imports.models import Upload
+from app.imports.safety import Limits
 from app.imports.template import META_SHEET
 from app.progress.models import IndicatorValue, IndicatorValueRevision
 from tests.conftest import open_session
 from tests.fixtures_accounts import People, sign_in
+from tests.hostile_files import HOSTILE_CASES
 from tests.test_imports import PERIOD, _commit, _load, _period_id, _set_status, _values
 from tests.workbooks import download_template, fill, valid_answers
 
@@ -228,3 +231,41 @@ def test_loading_an_inbox_upload_needs_the_csrf_token(app, runner, focal, templa
     response = focal.post(f"/uploads/{upload.id}/commit", data={"csrf_token": "wrong"})
     assert response.status_code in (400, 403)
     assert _values(app) == []
+
+
+@pytest.mark.parametrize(("label", "make", "expected"), HOSTILE_CASES)
+def test_a_hostile_file_in_the_inbox_is_refused_plainly_and_leaves_it(
+    app, runner, template, label, make, expected
+) -> None:
+    output = _scan(app, runner, {"hostile.xlsx": make(fill(template, valid_answers(template)))})
+    upload = _inbox_upload(app)
+    assert upload.outcome == "refused", label
+    assert expected in " | ".join(p["message"] for p in upload.problems), label
+    assert "hostile.xlsx: refused as upload" in output and "Traceback" not in output
+    assert _left_in_inbox(app) == [] and _filed_in(app, "refused") == ["hostile.xlsx"]
+    assert _values(app) == []
+
+
+def test_each_inbox_file_is_its_own_unit_of_work(app, template, monkeypatch) -> None:
+    """The job's own call: a file whose check fails is filed as refused, and the file checked
+    before it stays filed (its unit of work was committed on its own)."""
+    inbox = _inbox(app)
+    (inbox / "a.xlsx").write_bytes(fill(template, valid_answers(template)))
+    (inbox / "b.xlsx").write_bytes(fill(template, {}))
+    checked = ingest.receive
+
+    def fails_on_b(session, data, name, *args, **kwargs):
+        upload = checked(session, data, name, *args, **kwargs)
+        if name == "b.xlsx":
+            raise RuntimeError("a bug met after b.xlsx was filed")
+        return upload
+
+    monkeypatch.setattr(ingest, "receive", fails_on_b)
+    with app.app_context():
+        lines = services.scan_inbox(unit_of_work, inbox, app.config["STORAGE_DIR"], Limits())
+    assert [line.split(":")[0] for line in lines] == ["a.xlsx", "b.xlsx"]
+    assert "error on our side" in lines[1]
+    with open_session(app) as session:
+        filed = session.exec(select(Upload.original_name, Upload.outcome).order_by(Upload.id)).all()
+    assert filed == [("a.xlsx", "previewed"), ("b.xlsx", "refused")]
+    assert _left_in_inbox(app) == []
