@@ -19,7 +19,7 @@ from app.accounts.auth import current_viewer
 from app.accounts.policy import roles_required
 from app.db import request_session
 from app.imports import annotated, ingest, preview, services
-from app.imports.models import MAX_PROBLEMS_KEPT, Upload
+from app.imports.models import Upload
 from app.imports.safety import Limits
 from app.plan.models import MemberState, ReportingPeriod
 from app.plan.services import member_states, reporting_periods
@@ -129,7 +129,6 @@ def _result(upload: Upload | None, message: str | None = None, reason: str = "")
         max_reason_chars=subs.MAX_CORRECTION_REASON_CHARS,
         changes=preview.preview_changes(session, upload) if loadable else [],
         annotated_ready=upload is not None and annotated.is_ready(upload),
-        max_problems=MAX_PROBLEMS_KEPT,
     )
 
 
