@@ -58,7 +58,7 @@ AUDITED = {
 }
 for _model, _entity_type in AUDITED.items():
     audit_services.register(_model, _entity_type)
-# A workbook import writes one event for the whole load (app.imports.services.commit).
+# A workbook import writes one event for the whole load (app.imports.ingest.commit).
 audit_services.register_kind("upload")
 
 __all__ = [

@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_hostile.py [--runs 5]
 
 Each case (the same list the tests use, tests/hostile_files.py) goes through the app's own
-upload path (`imports.services.receive`: archive, zip and XML checks, parse, validate) against
+upload path (`imports.ingest.receive`: archive, zip and XML checks, parse, validate) against
 a seeded SQLite database, and must be refused. In the same run, the valid Thailand 2025-Q3
 workbook goes through the same path as the baseline. Reports the median time of the runs and
 the peak Python heap (tracemalloc) of one run per case; the issue's bar is a refusal within two
@@ -34,13 +34,17 @@ def main() -> None:
     from sqlmodel import select
 
     from app import create_app, schema
+    from app.accounts.services import Viewer
     from app.db import get_engine, unit_of_work
+    from app.imports.ingest import receive
     from app.imports.safety import Limits
-    from app.imports.services import SYSTEM_VIEWER, receive, template_for
+    from app.imports.services import template_for
     from app.plan import seed
     from app.plan.models import MemberState, ReportingPeriod
     from tests.hostile_files import HOSTILE_CASES
     from tests.workbooks import fill, valid_answers
+
+    manager = Viewer(None, frozenset({"rso_manager"}), None, "bench")
 
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
@@ -72,7 +76,7 @@ def main() -> None:
                         session,
                         data,
                         "report.xlsx",
-                        SYSTEM_VIEWER,
+                        manager,
                         storage_dir=folder / "imports",
                         limits=Limits(),
                         source="inbox",

@@ -312,7 +312,7 @@ def child_end_to_end(folder: Path, url: str, workbook: Path) -> dict:
     from app.db import get_engine, unit_of_work
     from app.imports.models import Upload
     from app.imports.safety import Limits
-    from app.imports.services import commit, receive
+    from app.imports.ingest import commit, receive
 
     app = _app(folder, url)
     data = workbook.read_bytes()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 import threading
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.worksheet.datavalidation import DataValidation
+from sqlalchemy import text
 from sqlmodel import select
 
 from app.imports.models import ImportCommit, Upload
@@ -47,8 +48,12 @@ def _latest(app: Flask) -> Upload:
         return session.exec(select(Upload).order_by(Upload.id.desc())).first()  # type: ignore[attr-defined]
 
 
-def _commit(client: FlaskClient, upload_id: int):
-    return client.post(f"/uploads/{upload_id}/commit", data={"csrf_token": csrf_of(client)})
+def _commit(client: FlaskClient, upload_id: int, reason: str | None = None):
+    """Press Load on the upload's page (with a correction's reason, when one is given)."""
+    data = {"csrf_token": csrf_of(client)}
+    if reason is not None:
+        data["correction_reason"] = reason
+    return client.post(f"/uploads/{upload_id}/commit", data=data)
 
 
 def _values(app: Flask) -> list[IndicatorValue]:
@@ -482,7 +487,7 @@ def test_the_htmx_upload_returns_the_result_fragment(app, focal, template) -> No
     )
 
 
-def test_the_inbox_scan_loads_valid_files_and_keeps_refused_ones(
+def test_the_inbox_scan_files_valid_files_for_a_person_and_keeps_refused_ones(
     app, runner, focal, template
 ) -> None:
     inbox = Path(app.config["STORAGE_DIR"]) / "inbox"
@@ -491,15 +496,16 @@ def test_the_inbox_scan_loads_valid_files_and_keeps_refused_ones(
     (inbox / "broken.xlsx").write_bytes(b"%PDF-1.4 not a workbook")
     result = runner.invoke(args=["imports", "scan"])
     assert result.exit_code == 0, result.output
-    assert "thailand-q3.xlsx: committed" in result.output
-    assert "broken.xlsx: refused" in result.output
-    assert len(_values(app)) == len(valid_answers(template))
-    assert sorted(p.name for p in inbox.iterdir()) == ["processed", "refused"]
+    assert "thailand-q3.xlsx: received as upload" in result.output
+    assert "wait for a focal point of Thailand or an RSO manager to load them" in result.output
+    assert "broken.xlsx: refused as upload" in result.output
+    assert _values(app) == []  # nobody loaded it yet
+    assert sorted(p.name for p in inbox.iterdir()) == ["received", "refused"]
     again = runner.invoke(args=["imports", "scan"])
     assert "is empty" in again.output
     with open_session(app) as session:
         sources = session.exec(select(Upload.source, Upload.outcome)).all()
-    assert sorted(sources) == [("inbox", "committed"), ("inbox", "refused")]
+    assert sorted(sources) == [("inbox", "previewed"), ("inbox", "refused")]
 
 
 def test_the_sample_workbook_in_the_repository_uploads_cleanly(app, focal) -> None:
@@ -597,7 +603,7 @@ def test_stored_rows_are_read_back_field_by_field() -> None:
     from dataclasses import fields
 
     from app.imports.checks import STORED_FIELDS, RowEntry, rows_of, stored_rows
-    from app.imports.services import _value_inputs
+    from app.imports.ingest import _value_inputs
     from app.progress.services import VALUE_FIELDS, ValueInput
 
     assert STORED_FIELDS[2:] == VALUE_FIELDS
@@ -615,7 +621,7 @@ def test_stored_rows_are_read_back_field_by_field() -> None:
 def test_the_cycle_collector_is_paused_only_while_a_bulk_step_runs() -> None:
     import gc
 
-    from app.imports.services import _without_cyclic_gc
+    from app.imports.ingest import _without_cyclic_gc
 
     seen = []
 
@@ -700,20 +706,23 @@ def test_migration_0009_detaches_refused_uploads_already_filed_under_another_sta
         "by its own focal point": (people.focal_point.id, "refused"),
         "previewed": (people.other_focal_point.id, "previewed"),
     }
-    with open_session(app) as session:
+    with engine.begin() as connection:  # the table as it was at 0008, not as the model is now
         for name, (sender, outcome) in sent.items():
-            session.add(
-                Upload(
-                    uploaded_by_id=sender,
-                    original_name=name,
-                    stored_name="x.xlsx",
-                    file_sha256="0" * 64,
-                    size_bytes=1,
-                    outcome=outcome,
-                    member_state_id=people.thailand.id,
-                )
+            connection.execute(
+                text(
+                    "INSERT INTO upload (received_at, uploaded_by_id, source, original_name,"
+                    " stored_name, file_sha256, size_bytes, outcome, member_state_id)"
+                    " VALUES (:at, :sender, 'web', :name, 'x.xlsx', :sha, 1, :outcome, :state)"
+                ),
+                {
+                    "at": datetime(2026, 11, 1),
+                    "sender": sender,
+                    "name": name,
+                    "sha": "0" * 64,
+                    "outcome": outcome,
+                    "state": people.thailand.id,
+                },
             )
-        session.commit()
     schema.upgrade(engine, url)
     with open_session(app) as session:
         states = dict(session.exec(select(Upload.original_name, Upload.member_state_id)).all())

@@ -37,7 +37,7 @@ def test_infinite_figures_and_control_characters_are_cleaned_on_upgrade(database
         session.add(SummarySnapshot(reporting_period_id=period.id, payload={"narratives": []}))
         session.commit()
         ids = (indicator.id, value.id, period.id)
-    schema.downgrade(engine, database_url, "0010")
+    schema.downgrade(engine, database_url, "0012")
 
     # As the data stood before 0013: what the forms let through then.
     with engine.begin() as connection:

@@ -370,7 +370,8 @@ def test_a_closed_period_refuses_focal_points_and_marks_manager_corrections(app,
     assert refused.status_code == 403
     assert "is closed" in refused.get_data(as_text=True)
 
-    corrected = _post(manager, f"/submissions/{sid}/values", filled_form(indicators), sid)
+    reason = {"correction_reason": "Late figures from the ministry"}
+    corrected = _post(manager, f"/submissions/{sid}/values", filled_form(indicators) | reason, sid)
     assert corrected.status_code == 303
     with open_session(app) as session:
         values = session.exec(select(IndicatorValue)).all()

@@ -465,7 +465,10 @@ def test_closing_a_period_freezes_its_summary_and_later_corrections_show(app, pe
         indicator = session.exec(select(Indicator).where(Indicator.code == "1.1.a")).one()
         viewer = viewer_for(session, people.manager)
         form = {f"{indicator.id}-value": "9", f"{indicator.id}-narrative": "Thai narrative v2"}
-        assert save_values(session, submission, form, viewer, expected_version=1) == 1
+        saved = save_values(
+            session, submission, form, viewer, expected_version=1, reason="Ministry's figure"
+        )
+        assert saved == 1
 
     reviewer = sign_in(app.test_client(), people.reviewer)
     frozen = reviewer.get(f"/summary/snapshots/{period_id}").get_data(as_text=True)

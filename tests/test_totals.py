@@ -52,6 +52,7 @@ def test_approving_then_correcting_a_report_keeps_the_totals(app: Flask, people:
         assert totals.differences(session) == []
 
     form[f"{number.id}-value"] = "25"  # a manager corrects the approved report
+    form["correction_reason"] = "The ministry sent the final count"
     corrected = _post(manager, f"/submissions/{sid}/values", form, sid)
     assert corrected.status_code == 303, corrected.get_data(as_text=True)
     with open_session(app) as session:
@@ -202,7 +203,7 @@ def test_a_managers_upload_into_an_approved_report_keeps_the_totals(app: Flask, 
 
     answers[code]["Value"] = 12  # the manager corrects the approved report by workbook
     _upload(manager, fill(template, answers))
-    assert _commit(manager, _latest(app).id).status_code == 303
+    assert _commit(manager, _latest(app).id, reason="Final count").status_code == 303
     with open_session(app) as session:
         assert _period_total(session, indicator_id, period_id).value_sum == 12
         assert totals.differences(session) == []

@@ -7,6 +7,8 @@ command or the job) as ``(user_id, label)``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -199,6 +201,20 @@ def register_kind(entity_type: str) -> None:
 
 def set_actor(session: Session, user_id: int | None, label: str) -> None:
     session.info["actor"] = (user_id, label)
+
+
+@contextmanager
+def reason_given(session: Session, reason: str) -> Iterator[None]:
+    """Every event recorded inside the block carries ``reason`` (a correction's, say)."""
+    previous = session.info.get("reason")
+    session.info["reason"] = reason
+    try:
+        yield
+    finally:
+        if previous is None:
+            session.info.pop("reason", None)
+        else:
+            session.info["reason"] = previous
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""`flask imports scan`: load the workbooks dropped into the inbox folder."""
+"""`flask imports scan`: check and file the workbooks dropped into the inbox folder."""
 
 from __future__ import annotations
 
@@ -28,7 +28,13 @@ def run_scan() -> list[str]:
     return services.scan_inbox(unit_of_work, inbox, current_app.config["STORAGE_DIR"], limits())
 
 
-@imports_cli.command("scan", help="Load every workbook in STORAGE_DIR/inbox (then move it).")
+@imports_cli.command(
+    "scan",
+    help=(
+        "Check every workbook in STORAGE_DIR/inbox and file it for a person to load "
+        "(then move it to inbox/received, refused or duplicate)."
+    ),
+)
 def scan() -> None:
     schema.require_current_for_command()
     outcomes = run_scan()

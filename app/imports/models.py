@@ -11,6 +11,11 @@ from sqlmodel import Field, SQLModel
 from app.timeutil import utcnow
 
 UPLOAD_OUTCOMES = ("refused", "previewed", "committed", "unchanged", "stale")
+# The annotated problems workbook of a refused upload: to be built (by the inbox job, for a
+# large workbook), built and stored under STORAGE_DIR/annotated/, or not buildable.
+ANNOTATIONS = ("pending", "ready", "failed")
+# Problems kept on an upload: the first ones found, with the full count beside them.
+MAX_PROBLEMS_KEPT = 1000
 
 
 class Upload(SQLModel, table=True):
@@ -22,6 +27,9 @@ class Upload(SQLModel, table=True):
             "outcome IN ('refused','previewed','committed','unchanged','stale')", name="outcome"
         ),
         CheckConstraint("source IN ('web','inbox')", name="source"),
+        CheckConstraint(
+            "annotation IS NULL OR annotation IN ('pending','ready','failed')", name="annotation"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -39,9 +47,14 @@ class Upload(SQLModel, table=True):
     base_version: int | None = None
     outcome: str = Field(max_length=10)
     counts: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    # The first MAX_PROBLEMS_KEPT problems found, and how many there were in all.
     problems: list[Any] | None = Field(default=None, sa_type=JSON)
+    problem_count: int = 0
+    annotation: str | None = Field(default=None, max_length=10)
     rows: list[Any] | None = Field(default=None, sa_type=JSON)  # parsed values, for commit
     committed_at: datetime | None = None
+    # Who loaded it: the sender on the web; for an inbox file (no sender), the person who did.
+    committed_by_id: int | None = Field(default=None, foreign_key="user_account.id")
 
 
 class ImportCommit(SQLModel, table=True):

@@ -18,16 +18,20 @@ from werkzeug.exceptions import NotFound
 from app.accounts.auth import current_viewer
 from app.accounts.policy import roles_required
 from app.db import request_session
-from app.imports import services
+from app.imports import annotated, ingest, preview, services
 from app.imports.models import Upload
 from app.imports.safety import Limits
 from app.plan.models import MemberState, ReportingPeriod
 from app.plan.services import member_states, reporting_periods
+from app.progress import submissions as subs
+from app.progress import work
 from app.validation import parse_id
 
 bp = Blueprint("imports", __name__)
 REPORTERS = ("focal_point", "rso_manager")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# "My work" lists the inbox workbooks waiting for this person to load them.
+work.register_section("waiting_uploads", services.waiting_uploads)
 
 
 def limits() -> Limits:
@@ -50,6 +54,7 @@ def _page(**context: object) -> str:
         if viewer.member_state_id
         else None,
         uploads=services.history(session, viewer),
+        waiting=services.waiting_uploads(session, viewer),
         limit_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
         **context,
     )
@@ -92,7 +97,7 @@ def upload() -> tuple[str, int]:
     file = request.files.get("workbook")
     if file is None or not file.filename:
         return _result(None, message="Choose a workbook to upload."), 400
-    upload = services.receive(
+    upload = ingest.receive(
         request_session(),
         file.read(),
         file.filename,
@@ -104,21 +109,26 @@ def upload() -> tuple[str, int]:
     return _result(upload), 422 if upload.outcome == "refused" else 200
 
 
-def _result(upload: Upload | None, message: str | None = None) -> str:
+def _result(upload: Upload | None, message: str | None = None, reason: str = "") -> str:
     """The upload's page (its fragment for htmx), with one notice: the refusal just met, or why
-    a preview can no longer be loaded; the Load button only while loading can succeed."""
-    session = request_session()
-    notice = message or (
-        services.load_refusal(session, upload, current_viewer()) if upload else None
-    )
-    loadable = upload is not None and upload.outcome == "previewed" and not notice
+    a preview can no longer be loaded; the Load button only while loading can succeed, with a
+    box for the reason when loading would be a manager's correction."""
+    session, viewer = request_session(), current_viewer()
+    refusal = ingest.load_refusal(session, upload, viewer) if upload else None
+    notice = message or refusal
+    # A correction refused for want of a reason stays loadable: the form asks for it again.
+    loadable = upload is not None and upload.outcome == "previewed" and refusal is None
     return render_template(
         "imports/_result.html" if request.headers.get("HX-Request") else "imports/upload.html",
         upload=upload,
         notice=notice,
         loadable=loadable,
-        changes=services.preview_changes(session, upload) if loadable else [],
-        can_annotate=upload is not None and services.can_annotate(upload),
+        correction=loadable and ingest.load_is_correction(session, upload, viewer),
+        reason=reason,
+        reason_field=subs.CORRECTION_REASON_FIELD,
+        max_reason_chars=subs.MAX_CORRECTION_REASON_CHARS,
+        changes=preview.preview_changes(session, upload) if loadable else [],
+        annotated_ready=upload is not None and annotated.is_ready(upload),
     )
 
 
@@ -133,24 +143,26 @@ def show(upload_id: int) -> str:
 def commit(upload_id: int) -> Response | tuple[str, int]:
     session, viewer = request_session(), current_viewer()
     upload = services.get_upload(session, upload_id, viewer)
+    reason = request.form.get(subs.CORRECTION_REASON_FIELD, "")
     try:
-        changed = services.commit(session, upload, viewer)
-    except services.CommitRefused as refused:
+        changed = ingest.commit(session, upload, viewer, reason=reason)
+    except ingest.CommitRefused as refused:
         g.commit_refusal = True  # a preview found stale is marked so
-        return _result(upload, message=str(refused)), 409
+        return _result(upload, message=str(refused), reason=reason), 409
     flash(f"Loaded: {changed} value{'s' if changed != 1 else ''} saved in the report.", "success")
     return redirect(url_for("progress.show", submission_id=upload.submission_id), 303)
 
 
-@bp.get("/uploads/<int:upload_id>/annotated.xlsx")
+@bp.get("/uploads/<int:upload_id>/annotated.xlsx", endpoint="annotated")
 @roles_required(*REPORTERS)
-def annotated(upload_id: int) -> Response:
+def annotated_copy(upload_id: int) -> Response:
+    """The annotated problems workbook built when the upload was checked: a file read."""
     upload = services.get_upload(request_session(), upload_id, current_viewer())
-    if not services.can_annotate(upload):
+    path = annotated.annotated_path(current_app.config["STORAGE_DIR"], upload.id)
+    if not annotated.is_ready(upload) or not path.exists():
         raise NotFound()
-    data = services.annotated_copy(current_app.config["STORAGE_DIR"], upload)
     return Response(
-        data,
+        path.read_bytes(),
         mimetype=XLSX,
         headers={"Content-Disposition": f'attachment; filename="upload-{upload.id}-problems.xlsx"'},
     )
@@ -161,7 +173,7 @@ def annotated(upload_id: int) -> Response:
 def original(upload_id: int) -> Response:
     """The file exactly as received, for support; named by its id, never by the sender."""
     upload = services.get_upload(request_session(), upload_id, current_viewer())
-    path = services.archive_path(current_app.config["STORAGE_DIR"], upload.file_sha256)
+    path = ingest.archive_path(current_app.config["STORAGE_DIR"], upload.file_sha256)
     if not path.exists():
         raise NotFound()
     return Response(

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.accounts.services import Viewer
+from app.audit.services import reason_given
 from app.plan.models import Indicator, IndicatorReportingState, MemberState, ReportingPeriod
 from app.progress import totals
 from app.progress.forms import read_entry
@@ -33,6 +34,8 @@ from app.timeutil import utcnow
 from app.validation import InputError, NotFound
 
 EDITABLE = ("draft", "returned")
+# The report form's box for a manager's reason for a correction (never an indicator's field).
+CORRECTION_REASON_FIELD = "correction_reason"
 MAX_COMMENT_CHARS = 2000
 
 
@@ -211,13 +214,20 @@ def save_values(
     *,
     expected_version: int,
     source: str = "web",
+    reason: str = "",
 ) -> int:
-    """Save the typed values into the submission, all or nothing. Returns how many changed."""
+    """Save the typed values into the submission, all or nothing. Returns how many changed.
+
+    A manager's correction (``is_correction``) needs ``reason``; without one nothing is saved.
+    """
     check_may_edit(session, submission, viewer)
     check_version(submission, expected_version)
     view = submission_view(session, submission)
     entries, problems = parse_entries([r.indicator for r in view.rows], form)
     closed_correction = view.period.status == "closed"
+    refusal = correction_refusal(viewer, view.period, submission.status, reason)
+    if refusal:
+        problems[CORRECTION_REASON_FIELD] = refusal
     for indicator_id, entry in entries.items():
         if entry is None:
             continue
@@ -230,6 +240,7 @@ def save_values(
                 problems.setdefault(f"{indicator_id}-{name or 'value'}", message)
     if problems:
         raise InputError(problems)
+    correcting = is_correction(viewer, view.period, submission.status)
     return apply_entries(
         session,
         submission,
@@ -237,6 +248,7 @@ def save_values(
         viewer,
         source=source,
         closed_correction=closed_correction,
+        reason=correction_reason(view.period, submission.status, reason) if correcting else "",
     )
 
 
@@ -248,22 +260,30 @@ def apply_entries(
     *,
     source: str,
     closed_correction: bool,
+    reason: str = "",
 ) -> int:
-    """Write already-validated values into the submission; returns how many changed."""
-    outcomes = record_indicator_values(
-        session,
-        entries,
-        source=source,
-        changed_by_id=viewer.user_id,
-        reason="late correction by an RSO manager" if closed_correction else "",
-        corrected_after_close=closed_correction,
-        submission_id=submission.id,
-    )
-    changed = sum(1 for outcome in outcomes if outcome.changed)
-    if changed:
-        submission.version += 1
-        session.add(submission)
-    session.flush()
+    """Write already-validated values into the submission; returns how many changed.
+
+    ``reason`` (a correction's, from ``correction_reason``) goes into each value's revision and
+    into the audit events of this write.
+    """
+    if closed_correction and not reason:
+        reason = "late correction by an RSO manager"
+    with reason_given(session, reason):
+        outcomes = record_indicator_values(
+            session,
+            entries,
+            source=source,
+            changed_by_id=viewer.user_id,
+            reason=reason,
+            corrected_after_close=closed_correction,
+            submission_id=submission.id,
+        )
+        changed = sum(1 for outcome in outcomes if outcome.changed)
+        if changed:
+            submission.version += 1
+            session.add(submission)
+        session.flush()
     return changed
 
 
@@ -293,6 +313,49 @@ def edit_refusal(
     if status is None or status in EDITABLE:
         return None
     return LOCKED_STATUSES[status]
+
+
+# A correction's reason goes into each revision's reason (500 characters) after a short prefix.
+MAX_CORRECTION_REASON_CHARS = 300
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def is_correction(viewer: Viewer, period: ReportingPeriod, status: str | None) -> bool:
+    """Whether a change by this viewer to the state's report is a manager's correction.
+
+    A report sent for review or approved, or any report of a closed period, no longer changes
+    as ordinary entry: only an RSO manager may change it (``edit_refusal``), and then only with
+    a reason, kept with every value's history. The one statement of that rule, for the report
+    form and for loading a workbook alike.
+    """
+    return viewer.has("rso_manager") and (period.status == "closed" or status in LOCKED_STATUSES)
+
+
+def correction_refusal(
+    viewer: Viewer, period: ReportingPeriod, status: str | None, reason: str
+) -> str | None:
+    """Why this change may not be made with this reason, or None: a correction needs one."""
+    if not is_correction(viewer, period, status):
+        return None
+    text = reason.strip()
+    if not text:
+        return f"{_correction_of(period, status).capitalize()}: give the reason for the correction."
+    if len(text) > MAX_CORRECTION_REASON_CHARS:
+        return f"Keep the reason for the correction under {MAX_CORRECTION_REASON_CHARS} characters."
+    if _CONTROL.search(text):
+        return "The reason for the correction holds a control character; type it again."
+    return None
+
+
+def correction_reason(period: ReportingPeriod, status: str | None, reason: str) -> str:
+    """What a correction's revisions and audit event say about it: whose, of what, and why."""
+    return f"{_correction_of(period, status)} by an RSO manager: {reason.strip()}"
+
+
+def _correction_of(period: ReportingPeriod, status: str | None) -> str:
+    if period.status == "closed":
+        return f"late correction ({period.code} is closed)"
+    return f"correction of {'an' if status == 'approved' else 'a'} {status} report"
 
 
 def _closed_refusal(period: ReportingPeriod, status: str | None) -> str:

@@ -76,14 +76,17 @@ def open_report() -> Response:
 
 
 def _render(submission, *, problems=None, typed=None, conflict=False, status=200):
-    view = subs.submission_view(request_session(), submission)
+    view, viewer = subs.submission_view(request_session(), submission), current_viewer()
     return render_template(
         "progress/submission.html",
         view=view,
         problems=problems or {},
         typed=typed,
         conflict=conflict,
-        viewer=current_viewer(),
+        viewer=viewer,
+        correction=subs.is_correction(viewer, view.period, submission.status),
+        reason_field=subs.CORRECTION_REASON_FIELD,
+        max_reason_chars=subs.MAX_CORRECTION_REASON_CHARS,
     ), status
 
 
@@ -106,7 +109,14 @@ def save(submission_id: int) -> Response | tuple[str, int]:
     submission = subs.get_submission(session, submission_id, viewer, for_update=True)
     typed = request.form.to_dict()
     try:
-        changed = subs.save_values(session, submission, typed, viewer, expected_version=_version())
+        changed = subs.save_values(
+            session,
+            submission,
+            typed,
+            viewer,
+            expected_version=_version(),
+            reason=typed.get(subs.CORRECTION_REASON_FIELD, ""),
+        )
     except InputError as refused:
         return _render(submission, problems=refused.problems, typed=typed, status=422)
     except subs.Conflict:

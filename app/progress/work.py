@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -27,6 +29,16 @@ class DueReport:
         return (self.period.due_date - today).days
 
 
+# Lists that features above progress add to "my work" (imports: workbooks waiting to be
+# loaded), each made by a function of the session and the viewer; progress never imports them.
+WorkSection = Callable[[Session, Viewer], list[Any]]
+_sections: dict[str, WorkSection] = {}
+
+
+def register_section(name: str, make: WorkSection) -> None:
+    _sections[name] = make
+
+
 @dataclass
 class MyWork:
     state: MemberState | None = None
@@ -36,10 +48,12 @@ class MyWork:
     stale_after_days: int = 0
     failed_runs: list = field(default_factory=list)
     failed_messages: list = field(default_factory=list)
+    sections: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def my_work(session: Session, viewer: Viewer, *, today: date, stale_after_days: int) -> MyWork:
     work = MyWork(stale_after_days=stale_after_days)
+    work.sections = {name: make(session, viewer) for name, make in _sections.items()}
     if viewer.has("focal_point") and viewer.member_state_id is not None:
         work.state = session.get(MemberState, viewer.member_state_id)
         work.due_reports = _due_reports(session, viewer.member_state_id, today)
