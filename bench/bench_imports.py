@@ -310,9 +310,9 @@ def child_end_to_end(folder: Path, url: str, workbook: Path) -> dict:
     from app.accounts.models import User
     from app.accounts.services import viewer_for
     from app.db import get_engine, unit_of_work
+    from app.imports.ingest import commit, receive
     from app.imports.models import Upload
     from app.imports.safety import Limits
-    from app.imports.ingest import commit, receive
 
     app = _app(folder, url)
     data = workbook.read_bytes()

@@ -88,6 +88,11 @@ def test_a_manager_correcting_an_approved_report_on_the_form_must_give_a_reason(
     assert (after.value, after.version) == (17, before.version)  # nothing written
     blank = _post(manager, f"/submissions/{sid}/values", {**form, "correction_reason": "  "}, sid)
     assert blank.status_code == 422 and _value(app, number.id).value == 17
+    control = _post(
+        manager, f"/submissions/{sid}/values", {**form, "correction_reason": "typo\x01"}, sid
+    )
+    assert control.status_code == 422 and _value(app, number.id).value == 17
+    assert "control characters (U+0001)" in control.get_data(as_text=True)
 
     saved = _post(manager, f"/submissions/{sid}/values", {**form, "correction_reason": REASON}, sid)
     assert saved.status_code == 303, saved.get_data(as_text=True)

@@ -101,6 +101,12 @@ def test_the_whole_reporting_loop(app, people: People) -> None:
     assert refused.status_code == 422 and "say what needs to change" in refused.get_data(
         as_text=True
     )
+    # The comment is a text like any other: no control characters, its length from one rule.
+    control = _post(manager, f"/submissions/{sid}/return", {"comment": "Split\x01 it"}, sid)
+    assert control.status_code == 422 and _status(app, sid) == "submitted"
+    assert "control characters (U+0001)" in control.get_data(as_text=True)
+    long = _post(manager, f"/submissions/{sid}/return", {"comment": "x" * 2001}, sid)
+    assert long.status_code == 422 and "2,000 characters or fewer" in long.get_data(as_text=True)
     returned = _post(
         manager,
         f"/submissions/{sid}/return",

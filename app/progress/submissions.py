@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts.services import Viewer
 from app.audit.services import reason_given
+from app.fields import Text
 from app.plan.models import Indicator, IndicatorReportingState, MemberState, ReportingPeriod
 from app.progress import totals
 from app.progress.forms import read_entry
@@ -37,6 +38,7 @@ EDITABLE = ("draft", "returned")
 # The report form's box for a manager's reason for a correction (never an indicator's field).
 CORRECTION_REASON_FIELD = "correction_reason"
 MAX_COMMENT_CHARS = 2000
+_REVIEW_COMMENT = Text(MAX_COMMENT_CHARS, words="the comment")
 
 
 class Conflict(Exception):
@@ -317,7 +319,7 @@ def edit_refusal(
 
 # A correction's reason goes into each revision's reason (500 characters) after a short prefix.
 MAX_CORRECTION_REASON_CHARS = 300
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CORRECTION_REASON = Text(MAX_CORRECTION_REASON_CHARS, words="the reason for the correction")
 
 
 def is_correction(viewer: Viewer, period: ReportingPeriod, status: str | None) -> bool:
@@ -337,19 +339,18 @@ def correction_refusal(
     """Why this change may not be made with this reason, or None: a correction needs one."""
     if not is_correction(viewer, period, status):
         return None
-    text = reason.strip()
+    try:
+        text = _CORRECTION_REASON(reason)
+    except InputError as refused:
+        return f"The reason for the correction: {refused}."
     if not text:
         return f"{_correction_of(period, status).capitalize()}: give the reason for the correction."
-    if len(text) > MAX_CORRECTION_REASON_CHARS:
-        return f"Keep the reason for the correction under {MAX_CORRECTION_REASON_CHARS} characters."
-    if _CONTROL.search(text):
-        return "The reason for the correction holds a control character; type it again."
     return None
 
 
 def correction_reason(period: ReportingPeriod, status: str | None, reason: str) -> str:
     """What a correction's revisions and audit event say about it: whose, of what, and why."""
-    return f"{_correction_of(period, status)} by an RSO manager: {reason.strip()}"
+    return f"{_correction_of(period, status)} by an RSO manager: {_CORRECTION_REASON(reason)}"
 
 
 def _correction_of(period: ReportingPeriod, status: str | None) -> str:
@@ -494,11 +495,12 @@ def return_for_changes(
 ) -> None:
     """Send the report back to the focal point with a comment saying what to fix."""
     _check_reviewable(session, submission, viewer, expected_version)
-    comment = comment.strip()
+    try:
+        comment = _REVIEW_COMMENT(comment)
+    except InputError as refused:
+        raise InputError({"comment": str(refused)}) from None
     if not comment:
         raise InputError({"comment": "say what needs to change, so the focal point can fix it"})
-    if len(comment) > MAX_COMMENT_CHARS:
-        raise InputError({"comment": f"keep the comment under {MAX_COMMENT_CHARS} characters"})
     submission.reviewed_at = utcnow()
     submission.reviewed_by_id = viewer.user_id
     submission.review_comment = comment
