@@ -10,13 +10,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import select
 
+from app.accounts.models import User
+from app.accounts.services import viewer_for
 from app.db import unit_of_work
 from app.imports import ingest, services
 from app.imports.inbox import UNEXPECTED
 from app.imports.models import Upload
 from app.imports.safety import Limits
 from app.imports.template import META_SHEET
-from app.progress.models import IndicatorValue, IndicatorValueRevision
+from app.plan.models import Indicator
+from app.progress.models import IndicatorValue, IndicatorValueRevision, Submission
 from tests.conftest import open_session
 from tests.fixtures_accounts import People, sign_in
 from tests.hostile_files import HOSTILE_CASES
@@ -269,3 +272,49 @@ def test_each_inbox_file_is_its_own_unit_of_work(app, template, monkeypatch) -> 
         filed = session.exec(select(Upload.original_name, Upload.outcome).order_by(Upload.id)).all()
     assert filed == [("a.xlsx", "previewed"), ("b.xlsx", "refused")]
     assert _left_in_inbox(app) == []
+
+
+def test_a_preview_overtaken_by_another_load_no_longer_waits_and_its_file_is_checked_again(
+    app, runner, people, focal, template
+) -> None:
+    """Two workbooks waited for the same report; loading one left the other listed as waiting
+    for ever (with no Load button), and sending its file again was dropped as a duplicate."""
+    answers = valid_answers(template)
+    first = fill(template, answers)
+    answers["3.1.c"]["Value"] = 11
+    second = fill(template, answers)
+    assert second != first
+    output = _scan(app, runner, {"first.xlsx": first, "second.xlsx": second})
+    with open_session(app) as session:
+        uploads = session.exec(select(Upload).order_by(Upload.id)).all()  # type: ignore[arg-type]
+    assert len(uploads) == 2, output
+    assert _commit(focal, uploads[1].id).status_code == 303
+
+    assert "first.xlsx" not in focal.get("/my-work").get_data(as_text=True)
+    with open_session(app) as session:
+        viewer = viewer_for(session, session.get(User, people.manager.id))
+        assert services.waiting_uploads(session, viewer) == []
+    again = _scan(app, runner, {"first again.xlsx": first})
+    assert "first again.xlsx: received as upload" in again and "duplicate" not in again
+    assert _inbox_upload(app).outcome == "previewed"
+
+
+def test_a_preview_the_plan_has_overtaken_is_refused_plainly_and_loads_nothing(
+    app, runner, people, focal, template
+) -> None:
+    """An indicator's definition changed while a workbook waited: Load was a 500."""
+    _scan(app, runner, {"q3.xlsx": fill(template, valid_answers(template))})
+    upload = _inbox_upload(app)
+    with open_session(app) as session:
+        indicator = session.exec(select(Indicator).where(Indicator.code == "3.1.c")).one()
+        indicator.unit = "percentage"
+        session.add(indicator)
+        session.commit()
+
+    refused = _commit(focal, upload.id)
+    assert refused.status_code == 409
+    assert "The plan changed after this preview" in refused.get_data(as_text=True)
+    assert _values(app) == []
+    with open_session(app) as session:
+        assert session.exec(select(Submission)).all() == []  # no report opened either
+        assert session.get(Upload, upload.id).outcome == "stale"

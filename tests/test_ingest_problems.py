@@ -180,3 +180,22 @@ def test_migration_0012_caps_the_problem_lists_already_stored(app, people) -> No
     assert many.problems[-1]["message"] == "problem 999"
     assert (rows["not a workbook"].problem_count, rows["not a workbook"].annotation) == (1, None)
     assert (rows["fine"].problem_count, rows["fine"].annotation) == (0, None)
+
+
+def test_a_pending_copy_whose_archived_file_is_gone_fails_once_and_stops_no_scan(
+    app, runner, focal, template, monkeypatch
+) -> None:
+    """One missing archive file (a restored database, a moved folder) made every scan fail."""
+    monkeypatch.setattr(annotated, "IN_REQUEST_MAX_BYTES", 0)
+    _upload(focal, _with_unknown_codes(template, rows=5))
+    upload = _latest(app)
+    archived = Path(app.config["STORAGE_DIR"], "archive", f"{upload.file_sha256}.xlsx")
+    archived.unlink()
+    Path(app.config["STORAGE_DIR"], "inbox").mkdir(parents=True, exist_ok=True)
+
+    result = runner.invoke(args=["imports", "scan"])
+    assert result.exit_code == 0, result.output
+    assert f"upload {upload.id}: annotated problems workbook could not be built" in result.output
+    with open_session(app) as session:
+        assert session.get(Upload, upload.id).annotation == "failed"
+    assert "annotated" not in runner.invoke(args=["imports", "scan"]).output  # not retried

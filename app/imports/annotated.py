@@ -109,7 +109,14 @@ def build_pending(
     for upload_id, file_sha256 in waiting:
         with session_factory() as session:
             problems = session.get(Upload, upload_id).problems or []
-        state = _store(storage_dir, upload_id, archive(file_sha256).read_bytes(), problems)
+        try:
+            data = archive(file_sha256).read_bytes()
+        except OSError:  # the archived file is gone (a restore, a moved folder): never retried
+            log.exception("the archived workbook of upload %s cannot be read", upload_id)
+            state = "failed"
+        else:
+            state = _store(storage_dir, upload_id, data, problems)
+            del data
         del problems
         with session_factory() as session:
             upload = session.get(Upload, upload_id)

@@ -92,14 +92,15 @@ def _file(
 
 
 def _already_received(session: Session, data: bytes) -> tuple[int, str] | None:
-    """An upload of exactly this file that is waiting or loaded (a refused one is checked
-    again: the report may have changed since)."""
+    """An upload of exactly this file that is loaded, or waiting with a preview that can still
+    be loaded (a refused or overtaken one is checked again: the report may have changed since)."""
     file_sha256 = ingest.file_hash(data)
     row = session.exec(
         select(Upload.id, Upload.outcome)
         .where(
             Upload.file_sha256 == file_sha256,
-            col(Upload.outcome).in_(("previewed", "committed")),
+            (Upload.outcome == "committed")
+            | ((Upload.outcome == "previewed") & ingest.preview_is_current()),
         )
         .order_by(col(Upload.id))
     ).first()

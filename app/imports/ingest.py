@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -40,10 +41,15 @@ from app.progress import submissions as subs
 from app.progress.models import Submission
 from app.progress.services import VALUE_FIELDS, ValueInput, record_indicator_values
 from app.timeutil import utcnow
+from app.validation import InputError
 
 # A report's version when it is opened: what a preview made before the report existed saw.
 FIRST_VERSION: int = Submission.model_fields["version"].default
 
+PLAN_CHANGED = (
+    "The plan changed after this preview (an indicator's definition or who reports it), so "
+    "these values no longer fit it. Download a new template and upload it again"
+)
 STALE = (
     "The report was changed after this preview (by another upload or on the web). "
     "Upload the workbook again to see the new changes."
@@ -353,13 +359,36 @@ def commit(session: Session, upload: Upload, viewer: Viewer, *, reason: str = ""
     report, period = _target(session, upload)
     # Checked before a report is opened for the load, so a refusal leaves nothing behind.
     _check_change(viewer, upload, period, report.status if report else None, reason)
+    try:
+        # A savepoint: a load refused half-way (the plan changed under the preview) leaves no
+        # report opened and no value written, though the refusal itself is kept.
+        with session.begin_nested():
+            return _load(session, upload, viewer, period, reason)
+    except _Overtaken:
+        _mark_stale(session, upload)
+        raise CommitRefused(STALE) from None
+    except InputError as refused:
+        _mark_stale(session, upload)
+        raise CommitRefused(f"{PLAN_CHANGED} ({refused})") from None
+
+
+class _Overtaken(Exception):
+    """The report changed after the preview."""
+
+
+def _mark_stale(session: Session, upload: Upload) -> None:
+    upload.outcome = "stale"
+    session.add(upload)
+    session.flush()
+
+
+def _load(
+    session: Session, upload: Upload, viewer: Viewer, period: ReportingPeriod, reason: str
+) -> int:
     submission = _report_to_load(session, upload, viewer, period)
     _check_change(viewer, upload, period, submission.status, reason)  # as locked
     if submission.version != upload.base_version:
-        upload.outcome = "stale"
-        session.add(upload)
-        session.flush()
-        raise CommitRefused(STALE)
+        raise _Overtaken
     _claim(session, upload, submission)
     correcting = subs.is_correction(viewer, period, submission.status)
     revision_reason = f"workbook upload {upload.id}"
@@ -370,6 +399,20 @@ def commit(session: Session, upload: Upload, viewer: Viewer, *, reason: str = ""
         given = reason if correcting else ""
         _record_load(session, upload, submission, viewer, changed, revision_reason, given)
     return changed
+
+
+def preview_is_current():
+    """SQL: a previewed upload's report is as the preview saw it (not opened yet, or still at
+    the version it read), so loading it can still succeed; for lists of uploads waiting."""
+    report_version = (
+        select(Submission.version)
+        .where(
+            Submission.member_state_id == Upload.member_state_id,
+            Submission.reporting_period_id == Upload.reporting_period_id,
+        )
+        .scalar_subquery()
+    )
+    return func.coalesce(report_version, FIRST_VERSION) == Upload.base_version
 
 
 def _record_load(
