@@ -26,6 +26,7 @@ from app.imports.cli import imports_cli
 from app.maintenance.cli import backup_cli
 from app.plan import seed as plan_seed
 from app.plan.models import WorkPlan
+from app.progress import totals
 from app.progress.cli import totals_cli
 from app.scheduling.cli import jobs_cli, scheduler_cli
 
@@ -47,6 +48,21 @@ def db_upgrade(target: str) -> None:
     except schema.SchemaError as exc:
         raise _fail(exc) from exc
     click.echo(f"database at migration {schema.current_revision(get_engine())}")
+    if target == "head":
+        _recompute_totals_if_stale()
+
+
+def _recompute_totals_if_stale() -> None:
+    """A migration that cleans stored figures (0013: inf and NaN to NULL) leaves the approved
+    totals derived from them behind; they are recomputed, never adjusted, whenever they differ."""
+    with unit_of_work() as session:
+        if not totals.differences(session):
+            return
+        counts = totals.rebuild_all(session)
+    click.echo(
+        f"approved totals recomputed from the values: {counts.period_totals} indicator-period "
+        f"totals, {counts.latest_values} latest values"
+    )
 
 
 @db_cli.command("downgrade", help="Migrate the database down to REVISION ('base' empties it).")

@@ -54,9 +54,9 @@ _GROUPED_NUMBER = re.compile(r"-?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
 # One to three digits (not starting with 0), a point, exactly three digits: 1.250 or 12.500.
 _AMBIGUOUS = re.compile(r"-?[1-9][0-9]{0,2}\.[0-9]{3}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-# The control characters (Unicode category Cc) other than tab and newline, and lone surrogates,
-# which no database or workbook can store.
-_REFUSED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# The control characters (Unicode category Cc) other than tab and newline, lone surrogates and
+# the noncharacters U+FFFE and U+FFFF: no database or workbook's XML can store them all.
+_REFUSED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _LINE_BREAKS = str.maketrans({"\x0b": "\n"})
 
 

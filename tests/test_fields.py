@@ -3,12 +3,14 @@ or is refused with a plain message, never anything else (no database in these te
 
 from __future__ import annotations
 
+import io
 import math
 from datetime import date
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from openpyxl import Workbook, load_workbook
 
 from app import fields
 from app.fields import (
@@ -162,8 +164,24 @@ def test_a_date_is_valid_or_refused_with_a_message(raw) -> None:
     assert day is None or EARLIEST <= day <= LATEST
 
 
+# Characters at the edges of what a workbook's XML or a database can hold.
+_AWKWARD_TEXT = st.text(
+    alphabet=st.sampled_from("ab \t\n\r\x0b\x0c\x01\x1f\x7f\x85\x9f\ufffe\uffff\u2028é𝄞"),
+    max_size=40,
+)
+
+
+def _fits_a_workbook(text: str) -> bool:
+    """Written into an .xlsx cell and read back unchanged: the real test of "can hold"."""
+    workbook = Workbook()
+    workbook.active["A1"] = text
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return load_workbook(io.BytesIO(buffer.getvalue())).active["A1"].value == (text or None)
+
+
 @FEW
-@given(raw=st.one_of(st.text(max_size=400), st.none(), st.floats(), st.integers()))
+@given(raw=st.one_of(st.text(max_size=400), _AWKWARD_TEXT, st.none(), st.floats(), st.integers()))
 def test_a_text_is_valid_or_refused_with_a_message(raw) -> None:
     for parse in (Text(300), TITLE):
         try:
@@ -174,6 +192,7 @@ def test_a_text_is_valid_or_refused_with_a_message(raw) -> None:
         assert len(text) <= parse.max_length
         assert not fields.has_refused_characters(text) and "\r" not in text
         assert parse.multiline or "\n" not in text
+        assert _fits_a_workbook(text)
 
 
 @FEW
@@ -218,7 +237,8 @@ def test_a_version_is_valid_or_refused_with_a_message(raw) -> None:
 
 
 @FEW
-@given(raw=st.text(max_size=200))
+@given(raw=st.one_of(st.text(max_size=200), _AWKWARD_TEXT))
 def test_clean_text_always_leaves_text_a_workbook_can_hold(raw) -> None:
     cleaned = clean_text(raw)
     assert not fields.has_refused_characters(cleaned) and "\r" not in cleaned
+    assert _fits_a_workbook(cleaned)

@@ -223,3 +223,21 @@ def test_a_huge_list_of_changed_indicators_is_not_sent_as_parameters(session: Se
     totals.refresh_for_submission(session, approved, many)
     assert _period_total(session, data.increase.id, data.q1.id).value_sum == 30
     assert totals.differences(session) == []
+
+
+def test_upgrading_recomputes_totals_a_migration_left_behind(app: Flask, runner) -> None:
+    """Migration 0013 turns stored infinities into NULL; the totals derived from them are
+    recomputed by `flask db upgrade`, so the summaries never read what the values no longer say."""
+    with app.app_context(), unit_of_work() as session:
+        data = summary_data.make_fixture(session)
+        indicator_id, period_id = data.increase.id, data.q1.id
+    with app.app_context(), unit_of_work() as session:
+        _period_total(session, indicator_id, period_id).value_sum = 31  # as a migration left it
+
+    upgraded = runner.invoke(args=["db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "approved totals recomputed from the values" in upgraded.output
+    with app.app_context(), unit_of_work() as session:
+        assert _period_total(session, indicator_id, period_id).value_sum == 30
+    again = runner.invoke(args=["db", "upgrade"])
+    assert again.exit_code == 0 and "recomputed" not in again.output  # only when they differ

@@ -8,7 +8,7 @@ to be built (existing refused uploads with a problem at a cell: the inbox job bu
 or could not be. An inbox file has no sender, so ``committed_by_id`` names who loaded it.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-04
 """
 

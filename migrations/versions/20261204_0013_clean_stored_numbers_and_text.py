@@ -8,13 +8,14 @@ loses its control characters (CR LF and CR become LF, a vertical tab a newline, 
 characters are dropped), in the values and their revisions, the plan's titles and notes,
 activities, review comments, names, and the frozen snapshots' JSON.
 
-The approved totals are derived data: a NULLed figure leaves them NULL; `flask totals rebuild`
-recomputes them from the values.
+Text edited on one line (titles, names, places, links) gets a space for a line break instead.
+The approved totals are derived data: `flask db upgrade` recomputes them when they no longer
+agree with the values (as after a NULLed figure).
 
 Downgrade changes nothing: the removed characters and infinities are not worth restoring.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-04
 """
 
@@ -55,10 +56,30 @@ TEXTS = {
     "user_account": (("id",), ("full_name",)),
 }
 # As app/fields.py states the rule (copied: a migration must not change when the app does).
-_REFUSED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_REFUSED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
-def clean(text: str) -> str:
+# Columns a form edits on one line: a line break there becomes a space (a text box would drop
+# it, and the form would refuse it).
+SINGLE_LINE = {
+    ("work_plan", "title"),
+    ("focus_area", "title"),
+    ("strategic_goal", "title"),
+    ("initiative", "title"),
+    ("indicator", "title"),
+    ("activity", "title"),
+    ("activity", "place"),
+    ("member_state", "name"),
+    ("user_account", "full_name"),
+    ("indicator_value", "evidence_url"),
+    ("indicator_value_revision", "evidence_url"),
+}
+_BREAKS = re.compile("\r\n|[\r\n\t\x0b]")
+
+
+def clean(text: str, *, single_line: bool = False) -> str:
+    if single_line:
+        return " ".join(_REFUSED.sub("", _BREAKS.sub(" ", text)).split())
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x0b", "\n")
     return _REFUSED.sub("", text)
 
@@ -107,7 +128,12 @@ def _texts(connection: sa.Connection) -> None:
                     column.is_not(None), column != ""
                 )
             )
-            changes = [(row[:-1], clean(row[-1])) for row in rows if clean(row[-1]) != row[-1]]
+            one_line = (table_name, name) in SINGLE_LINE
+            changes = [
+                (row[:-1], cleaned)
+                for row in rows
+                if (cleaned := clean(row[-1], single_line=one_line)) != row[-1]
+            ]
             for key, cleaned in changes:
                 connection.execute(
                     table.update()
