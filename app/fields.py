@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from app.validation import InputError, number_as_typed, parse_id
+from app.validation import AMBIGUOUS_NUMBER, InputError, number_as_typed, parse_id
 
 # Beyond this a float no longer holds every whole number exactly, so a figure typed in would be
 # stored (and shown back) as a different one; no figure of the plan comes near it.
@@ -51,8 +51,6 @@ LATEST = date(2100, 12, 31)
 
 _PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _GROUPED_NUMBER = re.compile(r"-?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
-# One to three digits (not starting with 0), a point, exactly three digits: 1.250 or 12.500.
-_AMBIGUOUS = re.compile(r"-?[1-9][0-9]{0,2}\.[0-9]{3}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # The control characters (Unicode category Cc) other than tab and newline, lone surrogates and
 # the noncharacters U+FFFE and U+FFFF: no database or workbook's XML can store them all.
@@ -108,7 +106,7 @@ class Number:
 def _read_number(text: str) -> float:
     """The one reading of a typed number (see the module's rules)."""
     if _PLAIN_NUMBER.fullmatch(text):
-        if _AMBIGUOUS.fullmatch(text):
+        if AMBIGUOUS_NUMBER.fullmatch(text):
             raise InputError(_ambiguous(text))
         return _finite(text)
     if _GROUPED_NUMBER.fullmatch(text):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +38,12 @@ def parse_id(raw: str | None) -> int | None:
     return number if number <= MAX_ID else None
 
 
+# One to three digits (not starting with 0), a point, exactly three digits: 1.250 or 12.500,
+# which half the world reads as 1250 and 12500. The number fields refuse it as ambiguous, so
+# a number is never written back that way (see app/fields.py).
+AMBIGUOUS_NUMBER = re.compile(r"-?[1-9][0-9]{0,2}\.[0-9]{3}")
+
+
 def number_as_typed(value: float | None) -> str:
     """A stored number as a person would type it back, the other way from reading a form: 12,
     not 12.0; every digit it has, in plain notation (3.14159265, 1234567.5, 0.0000001), so a
@@ -47,7 +54,10 @@ def number_as_typed(value: float | None) -> str:
         return str(int(value))
     # repr is the shortest text that reads back as the same float; Decimal writes it out
     # without an exponent.
-    return format(Decimal(repr(value)), "f")
+    typed = format(Decimal(repr(value)), "f")
+    # 12.375 would be refused as ambiguous when the form is saved again: 12.3750 is the same
+    # number, and reads only one way.
+    return typed + "0" if AMBIGUOUS_NUMBER.fullmatch(typed) else typed
 
 
 class DatabaseIdConverter(IntegerConverter):

@@ -30,7 +30,7 @@ from app.fields import (
 )
 from app.plan.models import Indicator
 from app.progress.models import IndicatorValue
-from app.validation import InputError
+from app.validation import InputError, number_as_typed
 
 FEW = settings(max_examples=150, deadline=None)
 NARRATIVE = Text.of(IndicatorValue.narrative, limit=4000)
@@ -242,3 +242,18 @@ def test_clean_text_always_leaves_text_a_workbook_can_hold(raw) -> None:
     cleaned = clean_text(raw)
     assert not fields.has_refused_characters(cleaned) and "\r" not in cleaned
     assert _fits_a_workbook(cleaned)
+
+
+@FEW
+@given(
+    value=st.one_of(
+        st.floats(min_value=-1e15, max_value=1e15, allow_nan=False, exclude_max=True),
+        st.sampled_from([12.375, 3.141, 123.456, 0.125, 1250.0, 1e-7]),
+    )
+)
+def test_a_number_written_back_as_typed_reads_as_the_same_number(value) -> None:
+    """A form shows a stored number with number_as_typed; saved again unchanged it must be
+    accepted and stored exactly as it was (12.375 was shown, then refused as ambiguous)."""
+    if abs(value) >= fields.MAX_MAGNITUDE:
+        return
+    assert Number(minimum=None)(number_as_typed(value)) == value
