@@ -197,3 +197,30 @@ def test_a_period_added_by_the_seed_gets_each_states_latest_values(seeded, tmp_p
         kept = session.get(ApprovedLatestValue, (q1.id, *key))
         assert kept is not None and kept.value == 5 and kept.reporting_period_id == q4.id
         assert totals.differences(session) == []
+
+
+@pytest.mark.parametrize(
+    ("original", "replaced", "expected"),
+    [
+        ("    target = 6\n", "    target = inf\n", "must be a finite number"),
+        ("    target = 6\n", "    target = -6\n", "cannot be negative"),
+        (
+            'title = "Enhancing regional cooperation"',
+            'title = "Enhancing\\u000bregional cooperation"',
+            "on one line",
+        ),
+        ("period_end = 2026-12-31", "period_end = 9999-12-31", "31 Dec 9999 is outside"),
+    ],
+)
+def test_a_seed_file_goes_through_the_shared_field_types(
+    app, runner, tmp_path: Path, original: str, replaced: str, expected: str
+) -> None:
+    """`flask seed plan --file` stored a target of inf (issue 15, item 3), through the back door."""
+    source = plan_seed.PLAN_FILE.read_text(encoding="utf-8")
+    assert original in source
+    bad = tmp_path / "plan.toml"
+    bad.write_text(source.replace(original, replaced, 1), encoding="utf-8")
+    result = runner.invoke(args=["seed", "plan", "--file", str(bad)])
+    assert result.exit_code == 1 and expected in result.output, result.output
+    assert "Traceback" not in result.output
+    assert _counts(app)["Indicator"] == 0

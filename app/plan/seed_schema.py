@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from app.fields import DAY, TARGET, Link, Text
 
 Code = str
+# The seed files go through the same field types as the web forms: a target of inf or below
+# zero, a title with a control character or a line break, a date in year 1 are refused here.
+Title = Annotated[str, BeforeValidator(Text(300, multiline=False, words="the title"))]
+Line = Annotated[str, BeforeValidator(Text(300, multiline=False))]
+Prose = Annotated[str, BeforeValidator(Text(20_000))]
+WebLink = Annotated[str, BeforeValidator(Link(500))]
+Figure = Annotated[float | None, BeforeValidator(TARGET)]
+Day = Annotated[date, BeforeValidator(DAY)]
+OptionalDay = Annotated[date | None, BeforeValidator(DAY)]
 
 
 class _Strict(BaseModel):
@@ -16,10 +27,10 @@ class _Strict(BaseModel):
 
 class WorkPlanSeed(_Strict):
     code: str = Field(min_length=1, max_length=40)
-    title: str = Field(min_length=1, max_length=200)
-    period_start: date
-    period_end: date
-    impact_statement: str = Field(min_length=1)
+    title: Title = Field(min_length=1, max_length=200)
+    period_start: Day
+    period_end: Day
+    impact_statement: Prose = Field(min_length=1)
 
     @model_validator(mode="after")
     def _period_in_order(self) -> WorkPlanSeed:
@@ -30,7 +41,7 @@ class WorkPlanSeed(_Strict):
 
 class MemberStateSeed(_Strict):
     code: Code = Field(min_length=2, max_length=12)
-    name: str = Field(min_length=1, max_length=120)
+    name: Line = Field(min_length=1, max_length=120)
     kind: Literal["state", "organisation", "observer_state", "observer_organisation"] = "state"
     iso3: str | None = Field(default=None, min_length=3, max_length=3)
     andaman_sea: bool = False
@@ -38,14 +49,14 @@ class MemberStateSeed(_Strict):
 
 class IndicatorSeed(_Strict):
     code: Code = Field(min_length=1, max_length=20)
-    title: str = Field(min_length=1, max_length=300)
+    title: Title = Field(min_length=1, max_length=300)
     level: Literal["output", "outcome"]
     unit: Literal["number", "percentage", "yes_no", "text"]
     direction: Literal["increase", "decrease", "maintain"] = "increase"
     aggregation: Literal["per_period", "cumulative", "average"] = "per_period"
-    baseline: float | None = None
-    baseline_date: date | None = None
-    target: float | None = None
+    baseline: Figure = None
+    baseline_date: OptionalDay = None
+    target: Figure = None
     frequency: Literal["quarterly", "annual"] = "quarterly"
     by_member_state: bool = False
     by_sex: bool = False
@@ -56,7 +67,7 @@ class IndicatorSeed(_Strict):
         Literal["training_course", "regional_meeting", "workshop", "research_product", "briefing"]
     ] = []
     reported_by: list[Code] = []
-    means_of_verification: str = Field(default="", max_length=500)
+    means_of_verification: Prose = Field(default="", max_length=500)
 
     @model_validator(mode="after")
     def _consistent(self) -> IndicatorSeed:
@@ -73,11 +84,11 @@ class IndicatorSeed(_Strict):
 
 class InitiativeSeed(_Strict):
     code: Code = Field(min_length=1, max_length=20)
-    title: str = Field(min_length=1, max_length=300)
-    description: str = ""
-    lead: str = Field(default="RSO", max_length=200)
-    start_date: date
-    end_date: date | None = None
+    title: Title = Field(min_length=1, max_length=300)
+    description: Prose = ""
+    lead: Line = Field(default="RSO", max_length=200)
+    start_date: Day
+    end_date: OptionalDay = None
     status: Literal["planned", "in_progress", "completed", "cancelled"] = "planned"
     rag: Literal["on_track", "at_risk", "off_track"] | None = None
     indicators: list[IndicatorSeed] = []
@@ -95,9 +106,9 @@ class InitiativeSeed(_Strict):
 
 class GoalSeed(_Strict):
     number: int = Field(ge=1)
-    title: str = Field(min_length=1, max_length=200)
-    rationale: str = ""
-    desired_end_state: str = Field(default="", max_length=300)
+    title: Title = Field(min_length=1, max_length=200)
+    rationale: Prose = ""
+    desired_end_state: Prose = Field(default="", max_length=300)
     impacted_member_states: list[Code] = []
     initiatives: list[InitiativeSeed] = []
     indicators: list[IndicatorSeed] = []
@@ -105,7 +116,7 @@ class GoalSeed(_Strict):
 
 class FocusAreaSeed(_Strict):
     number: int = Field(ge=1)
-    title: str = Field(min_length=1, max_length=200)
+    title: Title = Field(min_length=1, max_length=200)
     goal: GoalSeed
 
 
@@ -149,12 +160,12 @@ class ParticipantsSeed(_Strict):
 class ActivitySeed(_Strict):
     initiative: Code
     kind: Literal["training_course", "regional_meeting", "workshop", "research_product", "briefing"]
-    title: str = Field(min_length=1, max_length=300)
-    start_date: date
-    end_date: date | None = None
-    place: str = Field(default="", max_length=200)
-    summary: str = ""
-    links: list[str] = []
+    title: Title = Field(min_length=1, max_length=300)
+    start_date: Day
+    end_date: OptionalDay = None
+    place: Line = Field(default="", max_length=200)
+    summary: Prose = ""
+    links: list[WebLink] = []
     other_participants: int = Field(default=0, ge=0)
     total_participants: int | None = Field(default=None, ge=0)
     member_states: list[Code] = []
