@@ -12,6 +12,9 @@
 
 How an indicator is rated against its target is here too (``rate_progress``), so that every page
 (the plan's pages, the summary, its exports and snapshots) rates the same data alike.
+
+Pure functions of plain values: this module imports nothing of the app, so any layer may use it
+(docs/ARCHITECTURE.md, "Layers").
 """
 
 from __future__ import annotations
@@ -20,10 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, NamedTuple, Protocol
-
-if TYPE_CHECKING:
-    from app.plan.models import WorkPlan
+from typing import NamedTuple, Protocol
 
 
 @dataclass(frozen=True)
@@ -189,6 +189,15 @@ class RatedIndicator(Protocol):
     def baseline_value(self) -> float | None: ...
 
 
+class PlanDates(Protocol):
+    """What the share of a plan elapsed needs of it: a ``WorkPlan`` row or any such pair."""
+
+    @property
+    def period_start(self) -> date: ...
+    @property
+    def period_end(self) -> date: ...
+
+
 class Rating(NamedTuple):
     value: float | None  # the figure rated: the total to date or the latest level
     percent: float | None
@@ -196,7 +205,7 @@ class Rating(NamedTuple):
     on_latest_level: bool  # rated on the latest period's level, not on the total to date
 
 
-def expected_share(plan: WorkPlan, until: date) -> float:
+def expected_share(plan: PlanDates, until: date) -> float:
     """Share (0..1) of the plan's time elapsed by the end of ``until``."""
     total = (plan.period_end - plan.period_start).days + 1
     elapsed = (until - plan.period_start).days + 1
