@@ -20,9 +20,9 @@ def close_period(session: Session, period_id: int, *, today: date | None = None)
     Closing freezes the period's summary as a snapshot, in the same transaction: later
     corrections are marked on the live summary and never change the snapshot. The snapshot is
     the reports layer's: plan sends ``period_closed`` with the session and reports' receiver
-    freezes it (plan never imports reports). A quarter that
-    has not ended yet cannot be closed: its figures are not final, its reports may not even be
-    due, and closing cannot be undone. ``today`` is the office's date (default: now there).
+    freezes it (plan never imports reports). A quarter that has not ended yet cannot be
+    closed: its figures are not final, its reports may not even be due, and closing cannot be
+    undone. ``today`` is the office's date (default: now there).
     """
     period = session.get(ReportingPeriod, period_id, with_for_update=True)
     if period is None:
