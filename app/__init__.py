@@ -43,8 +43,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.imports.views import bp as imports_bp
     from app.plan.activity_views import bp as activities_bp
     from app.plan.views import bp as plan_bp
+    from app.progress import receivers as _progress_receivers  # noqa: F401  (plan's signals)
     from app.progress.views import bp as progress_bp
+    from app.reports import snapshots as _snapshots  # noqa: F401  (freezes a closed period)
     from app.reports.views import bp as reports_bp
+    from app.scheduling import work_sections as _work_sections  # noqa: F401  (admin's lists)
     from app.scheduling.views import bp as scheduling_bp
 
     auth.configure_cookie(app)

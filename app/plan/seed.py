@@ -30,6 +30,7 @@ from app.plan.models import (
     WorkPlan,
 )
 from app.plan.seed_schema import DemoSeed, IndicatorSeed, PlanSeed
+from app.signals import demo_seed_read, periods_added
 
 SEED_DIR = Path(__file__).resolve().parent / "seed"
 PLAN_FILE = SEED_DIR / "plan.toml"
@@ -154,9 +155,8 @@ def load_plan(session: Session, path: Path = PLAN_FILE) -> SeedResult:
     session.flush()
     if result.created.get("reporting periods"):
         # Each state's latest value is kept as of every period: new periods need theirs.
-        from app.progress import totals
-
-        totals.rebuild_all(session)
+        # progress keeps those figures and listens (plan never imports progress).
+        periods_added.send(None, session=session)
     return result
 
 
@@ -257,8 +257,6 @@ def _seed_indicator(
 
 def load_demo(session: Session, path: Path = DEMO_FILE) -> SeedResult:
     """Add the activities and figures the reference documents describe (needs the plan seeded)."""
-    from app.progress.services import ValueInput, record_indicator_value
-
     seed = read_seed_file(path, DemoSeed)
     result = SeedResult()
     states = {s.code: s for s in session.exec(select(MemberState)).all()}
@@ -273,30 +271,8 @@ def load_demo(session: Session, path: Path = DEMO_FILE) -> SeedResult:
                 f"{activity_seed.initiative!r}"
             )
         _seed_activity(session, result, initiative, activity_seed, states, path)
-    indicators = {i.code: i for i in session.exec(select(Indicator)).all()}
-    periods = {p.code: p for p in session.exec(select(ReportingPeriod)).all()}
-    for value_seed in seed.indicator_values:
-        indicator = indicators.get(value_seed.indicator)
-        period = periods.get(value_seed.period)
-        state = states.get(value_seed.member_state)
-        if indicator is None or period is None or state is None:
-            raise SeedError(
-                f"{path}: indicator value for {value_seed.indicator} "
-                f"{value_seed.period} {value_seed.member_state}: unknown code"
-            )
-        outcome = record_indicator_value(
-            session,
-            ValueInput(
-                indicator_id=indicator.id,
-                reporting_period_id=period.id,
-                member_state_id=state.id,
-                **value_seed.model_dump(exclude={"indicator", "period", "member_state"}),
-            ),
-            source="seed",
-            only_if_missing=True,
-        )
-        if outcome.created:
-            result.add("indicator values")
+    # The figures are progress's: its receiver records them through the one service.
+    demo_seed_read.send(seed, session=session, path=path, result=result)
     session.flush()
     return result
 

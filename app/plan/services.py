@@ -3,7 +3,7 @@
 The whole tree of a work plan (focus areas, goals, initiatives, indicators) is small, so it is
 loaded in a handful of queries and assembled here; the progress of every indicator is computed
 from a few more (reported values, periods, activities), whatever the size of the plan, and rated
-by the rule the summary uses (``app.progress.aggregation.rate_progress``).
+by the rule the summary uses (``app.figures.rate_progress``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,16 @@ from datetime import date
 
 from sqlmodel import Session, col, func, select
 
+from app.accounts.models import User
+from app.figures import (
+    ValueRow,
+    aggregate,
+    expected_share,
+    latest_level,
+    period_figure,
+    rate_progress,
+    rates_latest_level,
+)
 from app.plan.models import (
     LABELS,
     Activity,
@@ -29,15 +39,6 @@ from app.plan.models import (
     StrategicGoal,
     StrategicGoalMemberState,
     WorkPlan,
-)
-from app.progress.aggregation import (
-    ValueRow,
-    aggregate,
-    expected_share,
-    latest_level,
-    period_figure,
-    rate_progress,
-    rates_latest_level,
 )
 from app.progress.models import IndicatorValue, Submission
 from app.validation import NotFound
@@ -540,7 +541,6 @@ def reporting_periods(session: Session) -> list[ReportingPeriod]:
 
 def names_of_people(session: Session, user_ids: list[int | None]) -> dict[int, str]:
     """Display names for the people who made changes (for timelines and histories)."""
-    from app.accounts.models import User
 
     wanted = {i for i in user_ids if i is not None}
     if not wanted:

@@ -16,7 +16,13 @@ from sqlmodel import Session, col, select
 from app.accounts.services import Viewer
 from app.audit.services import reason_given
 from app.fields import Text
-from app.plan.models import Indicator, IndicatorReportingState, MemberState, ReportingPeriod
+from app.plan.models import (
+    Indicator,
+    IndicatorReportingState,
+    MemberState,
+    ReportingPeriod,
+    WorkPlan,
+)
 from app.progress import totals
 from app.progress.forms import read_entry
 from app.progress.models import (
@@ -137,8 +143,6 @@ def reported_indicators_query(member_state_id: int, period: ReportingPeriod, *co
     """``columns`` of the indicators this state must report, by code: those it is listed for,
     typed (not computed from activities), in plans whose period covers the reporting period.
     The one statement of that rule, for the report form and for workbook checks alike."""
-    from app.plan.models import WorkPlan
-
     return (
         select(*columns)
         .select_from(Indicator)

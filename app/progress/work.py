@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -30,7 +30,9 @@ class DueReport:
 
 
 # Lists that features above progress add to "my work" (imports: workbooks waiting to be
-# loaded), each made by a function of the session and the viewer; progress never imports them.
+# loaded; scheduling: the admin's failed runs and undelivered mail), each made by a function of
+# the session and the viewer that returns an empty list to whoever it is not for; progress
+# never imports them.
 WorkSection = Callable[[Session, Viewer], list[Any]]
 _sections: dict[str, WorkSection] = {}
 
@@ -46,9 +48,16 @@ class MyWork:
     to_review: list[SubmissionSummary] = field(default_factory=list)
     stale_initiatives: list[Initiative] = field(default_factory=list)
     stale_after_days: int = 0
-    failed_runs: list = field(default_factory=list)
-    failed_messages: list = field(default_factory=list)
     sections: dict[str, list[Any]] = field(default_factory=dict)
+
+    # The admin's lists, which scheduling registers (app/scheduling/work_sections.py).
+    @property
+    def failed_runs(self) -> list[Any]:
+        return self.sections.get("failed_runs", [])
+
+    @property
+    def failed_messages(self) -> list[Any]:
+        return self.sections.get("failed_messages", [])
 
 
 def my_work(session: Session, viewer: Viewer, *, today: date, stale_after_days: int) -> MyWork:
@@ -70,25 +79,10 @@ def my_work(session: Session, viewer: Viewer, *, today: date, stale_after_days: 
                 .order_by(Initiative.status_updated_at)
             ).all()
         )
-    if viewer.has("admin"):
-        from app.scheduling.jobs import recent_failures
-        from app.scheduling.models import OutboxMessage
-
-        work.failed_runs = recent_failures(session)
-        work.failed_messages = list(
-            session.exec(
-                select(OutboxMessage)
-                .where(OutboxMessage.status == "failed")
-                .order_by(col(OutboxMessage.created_at).desc())
-                .limit(20)
-            ).all()
-        )
     return work
 
 
-def _midnight(day: date):
-    from datetime import UTC, datetime, time
-
+def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 

@@ -9,12 +9,19 @@ from app.fields import clean_data
 from app.plan.models import ReportingPeriod
 from app.reports.models import SummarySnapshot
 from app.reports.summary import Summary, SummaryFilters, build_summary
+from app.signals import period_closed
 from app.timeutil import utcnow
 from app.validation import NotFound
 
 # Closing a period freezes the summary every reader may see; each reader's view of the snapshot
 # is narrowed when it is read (a focal point: their own state's rows).
 PERIOD_CLOSE = Viewer(None, frozenset({"reviewer"}), None, "period close")
+
+
+@period_closed.connect
+def _freeze_when_closed(period: ReportingPeriod, *, session: Session) -> None:
+    """plan closed ``period``: freeze its summary in the same transaction."""
+    freeze_period_summary(session, period)
 
 
 def freeze_period_summary(session: Session, period: ReportingPeriod) -> SummarySnapshot | None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
@@ -43,6 +43,12 @@ from sqlalchemy import (
 from sqlmodel import Session, col, select
 
 from app.accounts.services import Viewer
+from app.figures import expected_share, rate_progress
+
+# Indicators are rated by ``rate_progress``, the one rule of every page (the plan's pages too):
+# its thresholds and the figure it rates are in ``app.figures``. Re-exported: this
+# module was their home and callers import them from here.
+from app.figures import rate_indicator as rate_indicator
 from app.plan.models import (
     Activity,
     ActivityParticipation,
@@ -55,25 +61,20 @@ from app.plan.models import (
     StrategicGoal,
     WorkPlan,
 )
+from app.plan.periods import office_timezone
 from app.plan.services import current_work_plan, last_ended_period
 from app.progress import totals as totals_kept
-from app.progress.aggregation import expected_share, rate_progress
-
-# Indicators are rated by ``rate_progress``, the one rule of every page (the plan's pages too):
-# its thresholds and the figure it rates are in ``app.progress.aggregation``. Re-exported: this
-# module was their home and callers import them from here.
-from app.progress.aggregation import rate_indicator as rate_indicator
 from app.progress.models import (
     ApprovedLatestValue,
     ApprovedPeriodTotal,
     IndicatorValue,
     Submission,
 )
+from app.reports.models import SummarySnapshot
 from app.timeutil import utcnow
 from app.validation import NotFound, parse_id
 
 SCHEMA_VERSION = 1
-DEFAULT_OFFICE_TIMEZONE = "Asia/Bangkok"
 NARRATIVES_SHOWN = 100  # on the page; the workbook has them all
 
 # --- Reporting completeness -------------------------------------------------------------------
@@ -1296,8 +1297,6 @@ def _snapshots(session: Session, scope: _Scope) -> list[SnapshotRef]:
 
 
 def _snapshots_query(scope: _Bound):
-    from app.reports.models import SummarySnapshot
-
     return (
         select(ReportingPeriod.id, ReportingPeriod.code, SummarySnapshot.created_at)
         .join(SummarySnapshot, col(SummarySnapshot.reporting_period_id) == ReportingPeriod.id)
@@ -1594,21 +1593,6 @@ def _computed_windows(indicator, computed, computed_states, scope: _Scope):
     )
     in_range = sum(computed.get((indicator.id, p), (0.0, 0.0))[index] for p in range_ids)
     return float(in_range), float(to_date)
-
-
-def office_timezone(name: str | None = None) -> ZoneInfo:
-    """The office's time zone: the one named, the app's setting, else Bangkok."""
-    if name is None:
-        try:
-            from flask import current_app
-
-            name = current_app.config.get("OFFICE_TIMEZONE")
-        except RuntimeError:  # outside an application context
-            name = None
-    try:
-        return ZoneInfo(name or DEFAULT_OFFICE_TIMEZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def build_summary(

@@ -24,7 +24,7 @@ from app.plan.models import (
     ReportingPeriod,
     WorkPlan,
 )
-from app.progress.models import Submission
+from app.progress.models import IndicatorValue, Submission
 from app.scheduling import mail
 from app.scheduling.models import ReminderClaim
 
@@ -158,8 +158,6 @@ def _reporting_obligations(session: Session) -> dict[int, dict[int, int]]:
 
 def _filled_counts(session: Session) -> dict[tuple[int, int], int]:
     from sqlmodel import func
-
-    from app.progress.models import IndicatorValue
 
     rows = session.exec(
         select(
