@@ -81,6 +81,8 @@ def load_config(instance_path: Path) -> dict:
             "IMPORT_MAX_UNCOMPRESSED_BYTES", 60 * 1024 * 1024
         ),
         "IMPORT_MAX_RATIO": _int_env("IMPORT_MAX_RATIO", 200),
+        # A file in the inbox changed more recently than this may still be being copied in.
+        "IMPORT_INBOX_SETTLE_SECONDS": _int_env("IMPORT_INBOX_SETTLE_SECONDS", 10),
         "SQLITE_BUSY_TIMEOUT_MS": _int_env("SQLITE_BUSY_TIMEOUT_MS", 15000),
         "SESSION_COOKIE_HTTPONLY": True,
         # A session ends this many hours after sign-in, however busy it is (a working day).

@@ -163,6 +163,8 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "STORAGE_DIR": str(tmp_path / "imports"),
             "REPORTS_DIR": str(tmp_path / "reports"),
+            # Tests write a workbook into the inbox and scan at once.
+            "IMPORT_INBOX_SETTLE_SECONDS": 0,
         }
     )
     yield application

@@ -3,6 +3,8 @@ the web's rules, and every file leaves the inbox once handled."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from sqlmodel import select
 from app.accounts.models import User
 from app.accounts.services import viewer_for
 from app.db import unit_of_work
+from app.imports import inbox as inbox_scan
 from app.imports import ingest, services
 from app.imports.inbox import UNEXPECTED
 from app.imports.models import Upload
@@ -318,3 +321,31 @@ def test_a_preview_the_plan_has_overtaken_is_refused_plainly_and_loads_nothing(
     with open_session(app) as session:
         assert session.exec(select(Submission)).all() == []  # no report opened either
         assert session.get(Upload, upload.id).outcome == "stale"
+
+
+def test_a_file_still_being_copied_in_waits_and_two_scans_never_file_one_file_twice(
+    app, runner, template
+) -> None:
+    """A file read while it was still being written was refused as broken and moved out; two
+    scans at once (the job and the command) could both file the same file."""
+    app.config["IMPORT_INBOX_SETTLE_SECONDS"] = 60
+    (_inbox(app) / "arriving.xlsx").write_bytes(fill(template, valid_answers(template)))
+    waiting = runner.invoke(args=["imports", "scan"])
+    assert "arriving.xlsx: still being written; left for the next scan" in waiting.output
+    assert _left_in_inbox(app) == ["arriving.xlsx"] and _inbox_upload(app) is None
+
+    app.config["IMPORT_INBOX_SETTLE_SECONDS"] = 0
+    path = _inbox(app) / "arriving.xlsx"
+    data = path.read_bytes()
+    claimed = inbox_scan._claim(path, _inbox(app))
+    assert claimed is not None and claimed.read_bytes() == data
+    assert inbox_scan._claim(path, _inbox(app)) is None  # a second scan finds nothing to take
+    assert "arriving.xlsx" not in runner.invoke(args=["imports", "scan"]).output
+
+    # The scan holding it died: after an hour the file is given back and filed once.
+    old = time.time() - inbox_scan.ABANDONED_CLAIM_SECONDS - 1
+    os.utime(claimed, (old, old))
+    filed = runner.invoke(args=["imports", "scan"]).output
+    assert "arriving.xlsx: received as upload" in filed
+    assert _filed_in(app, "received") == ["arriving.xlsx"] and _left_in_inbox(app) == []
+    assert sorted(p.name for p in _inbox(app).iterdir()) == ["received"]

@@ -25,7 +25,14 @@ def run_scan() -> list[str]:
     inbox = inbox_dir()
     inbox.mkdir(parents=True, exist_ok=True)
 
-    return services.scan_inbox(unit_of_work, inbox, current_app.config["STORAGE_DIR"], limits())
+    config = current_app.config
+    return services.scan_inbox(
+        unit_of_work,
+        inbox,
+        config["STORAGE_DIR"],
+        limits(),
+        settle_seconds=config["IMPORT_INBOX_SETTLE_SECONDS"],
+    )
 
 
 @imports_cli.command(

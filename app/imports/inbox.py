@@ -11,8 +11,11 @@ ever: to inbox/received/, inbox/refused/ or inbox/duplicate/, its name prefixed 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import time
+import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -37,15 +40,38 @@ UNEXPECTED = (
 )
 
 
+# Where a scan moves a file before reading it: the rename succeeds for one scan only, so two
+# scans at once (the job and `flask imports scan`) never file the same file twice.
+CLAIMED = ".claimed"
+# A claimed file left behind by a scan that died is given back to the inbox after this long.
+ABANDONED_CLAIM_SECONDS = 3600
+
+
 def scan_inbox(
-    session_factory: SessionFactory, inbox: Path, storage_dir: str | Path, limits: Limits
+    session_factory: SessionFactory,
+    inbox: Path,
+    storage_dir: str | Path,
+    limits: Limits,
+    *,
+    settle_seconds: float = 0,
 ) -> list[str]:
     """Check and file every workbook in the inbox, each in its own short unit of work, then
-    build the annotated problems workbooks still pending. Returns a plain line per file."""
-    lines = [
-        _handle(session_factory, path, inbox, storage_dir, limits)
-        for path in sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith("."))
-    ]
+    build the annotated problems workbooks still pending. Returns a plain line per file.
+
+    A file changed in the last ``settle_seconds`` may still be being copied in: it waits for
+    the next scan rather than being read half-written and refused."""
+    _give_back_abandoned_claims(inbox)
+    lines = []
+    now = time.time()
+    for path in sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")):
+        if _changed_since(path, now - settle_seconds):
+            lines.append(f"{path.name}: still being written; left for the next scan")
+            continue
+        claimed = _claim(path, inbox)
+        if claimed is None:
+            continue  # another scan took it a moment ago
+        lines.append(_handle(session_factory, claimed, inbox, storage_dir, limits))
+        _release(claimed)
     lines += annotated.build_pending(
         session_factory, storage_dir, lambda sha: ingest.archive_path(storage_dir, sha)
     )
@@ -145,6 +171,44 @@ def _file_unchecked(session_factory: SessionFactory, path: Path, storage_dir: st
         log.exception("inbox file %s could not be filed either", path.name)
         return f"{_FAILED}; not filed"
     return f"{_FAILED}; refused as upload {upload_id}"
+
+
+def _changed_since(path: Path, moment: float) -> bool:
+    try:
+        return path.stat().st_mtime > moment
+    except FileNotFoundError:
+        return False
+
+
+def _claim(path: Path, inbox: Path) -> Path | None:
+    """Move the file into a folder of this scan's own, or None if another scan moved it first."""
+    folder = inbox / CLAIMED / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    try:
+        os.replace(path, folder / path.name)
+    except FileNotFoundError:
+        folder.rmdir()
+        return None
+    return folder / path.name
+
+
+def _release(claimed: Path) -> None:
+    """Remove the claim's folder once its file has been moved on (left if the move failed)."""
+    with contextlib.suppress(OSError):
+        claimed.parent.rmdir()
+        claimed.parent.parent.rmdir()  # .claimed itself, when no other scan is at work
+
+
+def _give_back_abandoned_claims(inbox: Path) -> None:
+    claims = inbox / CLAIMED
+    if not claims.is_dir():
+        return
+    cutoff = time.time() - ABANDONED_CLAIM_SECONDS
+    for path in claims.glob("*/*"):
+        if path.is_file() and path.stat().st_mtime < cutoff and not (inbox / path.name).exists():
+            log.warning("inbox file %s was left by a scan that stopped: checked again", path.name)
+            os.replace(path, inbox / path.name)
+            _release(path)
 
 
 def _move(path: Path, folder: Path) -> Path:
