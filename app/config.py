@@ -81,7 +81,11 @@ def load_config(instance_path: Path) -> dict:
             "IMPORT_MAX_UNCOMPRESSED_BYTES", 60 * 1024 * 1024
         ),
         "IMPORT_MAX_RATIO": _int_env("IMPORT_MAX_RATIO", 200),
+        # How long a statement waits for another writer before the "busy" page: SQLite's busy
+        # timeout, and PostgreSQL's lock_timeout. A job's lock counts as stale only after
+        # three missed heartbeats plus the longer of the two.
         "SQLITE_BUSY_TIMEOUT_MS": _int_env("SQLITE_BUSY_TIMEOUT_MS", 15000),
+        "DATABASE_LOCK_TIMEOUT_MS": _int_env("DATABASE_LOCK_TIMEOUT_MS", 15000),
         "SESSION_COOKIE_HTTPONLY": True,
         # A session ends this many hours after sign-in, however busy it is (a working day).
         "SESSION_LIFETIME_HOURS": _int_env("SESSION_LIFETIME_HOURS", 12),

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, DateTime, Engine, func, literal, or_, update
+from sqlalchemy import ColumnElement, Engine, func, literal, or_, update
 from sqlmodel import Session, col, select
 
 from app.db import unit_of_work
@@ -80,16 +80,15 @@ class LockSettings:
 
 
 def database_now(engine: Engine, minus: timedelta | None = None) -> ColumnElement:
-    """The database's clock (UTC) as the timestamp columns store it, optionally ``minus`` ago.
+    """The database's clock as the timestamp columns store it, optionally ``minus`` ago.
 
-    The columns are timezone-naive and hold UTC. On SQLite they are text in SQLAlchemy's form
-    ('YYYY-MM-DD HH:MM:SS.ffffff'), so the clock is written in that same form and compares as
-    text; on PostgreSQL, now() is taken in UTC and without its time zone."""
+    On PostgreSQL the columns are timestamptz, so now() compares as it is. On SQLite they are
+    text in SQLAlchemy's form, UTC without an offset ('YYYY-MM-DD HH:MM:SS.ffffff'), so the
+    clock is written in exactly that form and compares as text."""
     if engine.dialect.name == "sqlite":
         modifiers = [f"-{minus.total_seconds():.6f} seconds"] if minus else []
         return func.strftime("%Y-%m-%d %H:%M:%f", "now", *modifiers).concat(literal("000"))
-    now = func.timezone("UTC", func.now(), type_=DateTime())
-    return now - minus if minus else now
+    return func.now() - minus if minus else func.now()
 
 
 def holder_name() -> str:

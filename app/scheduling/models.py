@@ -83,6 +83,8 @@ class OutboxMessage(SQLModel, table=True):
     # The body holds a secret (a one-time link): once the message is sent or given up, its
     # links are replaced with a note, so no token sits in the database in clear.
     holds_secret: bool = Field(default=False)
+    # When the one-time link it holds stops working: a message still waiting then loses it.
+    link_expires_at: datetime | None = None
 
 
 class ReminderClaim(SQLModel, table=True):
@@ -131,3 +133,6 @@ class StatusReport(SQLModel, table=True):
     reporting_period_id: int | None = Field(default=None, foreign_key="reporting_period.id")
     file_name: str = Field(max_length=200)
     job_run_id: int | None = Field(default=None, foreign_key="job_run.id")
+    # "period <id> on <office day>": unique, so two runs that race never both send the report
+    # for the same period and day (empty for reports made before the key existed).
+    sent_for: str | None = Field(default=None, max_length=60, unique=True)
