@@ -91,6 +91,35 @@ def test_delivery_to_a_silent_server_gives_up_after_the_timeout_and_retries_late
     assert LINK_START in message.body_text  # still to be sent: the link stays until then
 
 
+def test_a_server_silent_after_taking_the_message_never_gets_it_twice(
+    app, people, smtp_silent_after_message
+) -> None:
+    """Once the whole message is handed over, a timeout means "may have been sent"."""
+    admin = sign_in(app.test_client(), people.admin)
+    admin.post(f"/admin/users/{people.reviewer.id}/reset-link", data={"csrf_token": csrf_of(admin)})
+    result = deliver_outbox(app)
+    assert (result.sent, result.failed, result.deferred) == (0, 1, 0)
+    assert smtp_silent_after_message.messages_received == 1
+    [message] = _messages(app)
+    assert (message.status, message.attempts) == ("failed", 1)
+    assert message.last_error == mail.INTERRUPTED_NOTE
+    assert "may have been sent" in message.last_error and "before resending" in message.last_error
+    assert LINK_START not in message.body_text  # given up: its link is removed
+    with app.app_context(), unit_of_work() as session:  # even once any back-off has passed
+        session.get(OutboxMessage, message.id).next_attempt_at = datetime(2000, 1, 1, tzinfo=UTC)
+    assert deliver_outbox(app).failed == 0
+    assert smtp_silent_after_message.messages_received == 1
+
+
+def test_a_server_silent_before_the_message_leaves_it_pending(app, people, silent_smtp) -> None:
+    """Nothing was handed over (no greeting even): safe to try again later."""
+    admin = sign_in(app.test_client(), people.admin)
+    admin.post(f"/admin/users/{people.reviewer.id}/reset-link", data={"csrf_token": csrf_of(admin)})
+    deliver_outbox(app)
+    [message] = _messages(app)
+    assert message.status == "pending" and message.last_error != mail.INTERRUPTED_NOTE
+
+
 def test_a_link_is_queued_in_the_requests_transaction_and_a_rollback_leaves_no_mail(
     app, people, smtp
 ) -> None:
