@@ -9,8 +9,9 @@ import pytest
 from flask import Flask
 from sqlmodel import select
 
+from app.accounts import link_mail, services
 from app.accounts.link_mail import queue_link
-from app.accounts.models import User
+from app.accounts.models import AccountToken, User
 from app.db import unit_of_work
 from app.scheduling import mail
 from app.scheduling.jobs import deliver_outbox, run_job
@@ -238,3 +239,69 @@ def test_a_message_already_waiting_for_a_listed_address_is_refused_at_sending(
     assert smtp.messages == []
     [stored] = _messages(app)
     assert stored.status == "failed" and "is not one e-mail address" in stored.last_error
+
+
+def _reset_link(admin, user_id: int) -> str:
+    page = admin.post(f"/admin/users/{user_id}/reset-link", data={"csrf_token": csrf_of(admin)})
+    return _shown_link(page.get_data(as_text=True))
+
+
+def test_disabling_a_user_cancels_their_waiting_link(app, people, smtp) -> None:
+    admin = sign_in(app.test_client(), people.admin)
+    link = _reset_link(admin, people.reviewer.id)
+    disabled = admin.post(
+        f"/admin/users/{people.reviewer.id}",
+        data={
+            "full_name": people.reviewer.full_name,
+            "roles": ["reviewer"],
+            "csrf_token": csrf_of(admin),
+        },
+    )
+    assert disabled.status_code == 302
+    [message] = _messages(app)
+    assert (message.status, message.last_error) == ("failed", link_mail.REVOKED_NOTE)
+    assert link not in message.body_text and mail.LINK_REMOVED in message.body_text
+    deliver_outbox(app)
+    assert smtp.messages == []  # the disabled person gets nothing
+
+
+def test_setting_a_password_cancels_the_waiting_link(app, people, smtp) -> None:
+    admin = sign_in(app.test_client(), people.admin)
+    link = _reset_link(admin, people.reviewer.id)
+    with app.app_context(), unit_of_work() as session:
+        services.set_password_directly(session, people.reviewer.email, "a long new passphrase 42")
+    [message] = _messages(app)
+    assert message.status == "failed" and link not in message.body_text
+    deliver_outbox(app)
+    assert smtp.messages == []
+
+
+def test_a_newer_link_replaces_the_one_still_waiting(app, people, smtp) -> None:
+    admin = sign_in(app.test_client(), people.admin)
+    older = _reset_link(admin, people.reviewer.id)
+    newer = _reset_link(admin, people.reviewer.id)
+    first, second = _messages(app)
+    assert (first.status, first.last_error) == ("failed", link_mail.SUPERSEDED_NOTE)
+    assert older not in first.body_text
+    assert second.status == "pending" and newer in second.body_text
+    deliver_outbox(app)
+    [sent] = smtp.messages
+    assert newer in sent.get_content() and older not in sent.get_content()
+
+
+def test_a_waiting_link_that_expired_is_removed_even_without_smtp(app, people, smtp) -> None:
+    admin = sign_in(app.test_client(), people.admin)
+    link = _reset_link(admin, people.reviewer.id)
+    with open_session(app) as session:
+        token = session.exec(
+            select(AccountToken).where(AccountToken.user_id == people.reviewer.id)
+        ).one()
+    [message] = _messages(app)
+    assert message.link_expires_at == token.expires_at
+    with app.app_context(), unit_of_work() as session:
+        session.get(OutboxMessage, message.id).link_expires_at = datetime(2020, 1, 1, tzinfo=UTC)
+    app.config["SMTP_HOST"] = ""  # mail switched off since: the link must not wait in clear
+    deliver_outbox(app)
+    [message] = _messages(app)
+    assert (message.status, message.last_error) == ("failed", mail.LINK_EXPIRED_NOTE)
+    assert link not in message.body_text

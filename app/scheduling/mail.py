@@ -389,13 +389,13 @@ def _remove_secret(message: OutboxMessage) -> None:
         message.body_html = _LINK.sub(LINK_REMOVED, message.body_html)
 
 
-def cancel_pending_links(session: Session, to_address: str, note: str) -> int:
-    """Give up, in the caller's transaction, the one-time links still waiting to go to this
-    address (their links were revoked): each is marked failed with ``note``, its link removed."""
+def cancel_pending(session: Session, to_address: str, kind: str, note: str) -> int:
+    """Give up, in the caller's transaction, the messages of ``kind`` still waiting to go to
+    this address: each is marked failed with ``note``, and any one-time link it held removed."""
     waiting = session.exec(
         select(OutboxMessage).where(
             OutboxMessage.to_address == to_address,
-            OutboxMessage.holds_secret == True,  # noqa: E712
+            OutboxMessage.kind == kind,
             OutboxMessage.status == "pending",
         )
     ).all()
