@@ -192,9 +192,32 @@ def test_heartbeats_are_written_with_the_database_clock(quick_app, monkeypatch) 
         fresh = session.exec(
             select(JobLock.job).where(
                 col(JobLock.job) == JOB,
-                col(JobLock.heartbeat_at) >= database_now(engine, timedelta(seconds=5)),
+                col(JobLock.heartbeat_at) >= database_now(engine, -timedelta(seconds=5)),
                 col(JobLock.heartbeat_at) <= database_now(engine),
             )
         ).first()
     holder.release()
     assert fresh == JOB
+
+
+def _open_run(engine) -> int:
+    with unit_of_work(engine) as session:
+        run = JobRun(job=JOB, trigger="cli")
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def test_a_taker_with_a_shorter_threshold_cannot_cut_a_holders_short(quick_app) -> None:
+    """The holder writes when its lock goes stale; another process's setting does not count."""
+    engine = quick_app.extensions["db_engine"]
+    holder = JobLockHolder(engine, JOB, _open_run(engine), LockSettings(10, 15000))
+    assert holder.acquire()
+    time.sleep(0.5)
+    hasty = JobLockHolder(engine, JOB, _open_run(engine), LockSettings(0.1, 0))
+    assert not hasty.acquire()
+    with open_session(quick_app) as session:
+        assert session.get(JobLock, JOB).holder == holder.holder
+    holder.release()
+    assert hasty.acquire()
+    hasty.release()

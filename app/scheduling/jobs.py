@@ -316,7 +316,7 @@ def job_in_progress(engine: Engine, job: str, settings: LockSettings) -> bool:
             select(JobLock.job).where(
                 col(JobLock.job) == job,
                 col(JobLock.holder).is_not(None),
-                col(JobLock.heartbeat_at) >= database_now(engine, settings.stale_after),
+                col(JobLock.stale_at) >= database_now(engine),
             )
         ).first()
     return live is not None
@@ -336,10 +336,10 @@ def _start_queued(engine: Engine, run_id: int) -> bool:
 def close_orphaned_runs(engine: Engine, stale_after: timedelta) -> int:
     """Close as abandoned the runs still "running" that no live lock holds (their process
     stopped without closing them); a lock takeover closes its own orphan the same way."""
-    cutoff = database_now(engine, stale_after)
+    cutoff = database_now(engine, -stale_after)
     with unit_of_work(engine) as session:
         alive = select(JobLock.run_id).where(
-            col(JobLock.run_id).is_not(None), col(JobLock.heartbeat_at) >= cutoff
+            col(JobLock.run_id).is_not(None), col(JobLock.stale_at) >= database_now(engine)
         )
         orphans = session.exec(
             select(JobRun).where(

@@ -1,13 +1,15 @@
 """A job's lock: one row per job, the same on SQLite and PostgreSQL, kept alive by a heartbeat.
 
-Taking it is one atomic UPDATE ... WHERE the lock is free or its holder stopped beating. The
-holder names itself (host:pid:token) and a background thread refreshes ``heartbeat_at`` every
-JOB_HEARTBEAT_SECONDS while the job runs; a lock whose heartbeat is older than ``stale_after``
-is taken over, and the run the holder left "running" is closed as abandoned.
+Taking it is one atomic UPDATE ... WHERE the lock is free or stale. The holder names itself
+(host:pid:token) and a background thread refreshes ``heartbeat_at`` every
+JOB_HEARTBEAT_SECONDS while the job runs, each beat moving ``stale_at`` to ``stale_after``
+later; a lock past its ``stale_at`` is taken over, and the run the holder left "running" is
+closed as abandoned.
 
 Why this is safe while the holder still lives:
 - Every heartbeat and every staleness check reads the database's clock, never a process's
-  own, so two servers whose clocks differ agree on what "stale" means.
+  own, so two servers whose clocks differ agree on what "stale" means; and the holder writes
+  its own threshold (``stale_at``), so a taker with other settings cannot cut it short.
 - ``stale_after`` is three beats plus the longest one beat may wait on a busy database (the
   SQLite busy timeout or the PostgreSQL lock timeout): a holder is not called dead for a beat
   that only waited its turn.
@@ -79,16 +81,16 @@ class LockSettings:
         return timedelta(seconds=beats + self.busy_timeout_ms / 1000)
 
 
-def database_now(engine: Engine, minus: timedelta | None = None) -> ColumnElement:
-    """The database's clock as the timestamp columns store it, optionally ``minus`` ago.
+def database_now(engine: Engine, offset: timedelta | None = None) -> ColumnElement:
+    """The database's clock as the timestamp columns store it, shifted by ``offset``.
 
     On PostgreSQL the columns are timestamptz, so now() compares as it is. On SQLite they are
     text in SQLAlchemy's form, UTC without an offset ('YYYY-MM-DD HH:MM:SS.ffffff'), so the
     clock is written in exactly that form and compares as text."""
     if engine.dialect.name == "sqlite":
-        modifiers = [f"-{minus.total_seconds():.6f} seconds"] if minus else []
+        modifiers = [f"{offset.total_seconds():+.6f} seconds"] if offset else []
         return func.strftime("%Y-%m-%d %H:%M:%f", "now", *modifiers).concat(literal("000"))
-    return func.now() - minus if minus else func.now()
+    return func.now() + offset if offset else func.now()
 
 
 def holder_name() -> str:
@@ -120,12 +122,17 @@ class JobLockHolder:
                     col(JobLock.job) == self.job,
                     or_(
                         col(JobLock.holder).is_(None),
-                        col(JobLock.heartbeat_at).is_(None),
-                        col(JobLock.heartbeat_at)
-                        < database_now(self.engine, self.settings.stale_after),
+                        col(JobLock.stale_at).is_(None),  # held by code that set no threshold
+                        col(JobLock.stale_at) < now,
                     ),
                 )
-                .values(holder=self.holder, acquired_at=now, heartbeat_at=now, run_id=self.run_id)
+                .values(
+                    holder=self.holder,
+                    acquired_at=now,
+                    heartbeat_at=now,
+                    stale_at=self._stale_at(),
+                    run_id=self.run_id,
+                )
                 .execution_options(synchronize_session=False)
             )
             self.held = taken.rowcount == 1
@@ -145,10 +152,13 @@ class JobLockHolder:
             beaten = session.exec(
                 update(JobLock)
                 .where(col(JobLock.job) == self.job, col(JobLock.holder) == self.holder)
-                .values(heartbeat_at=database_now(self.engine))
+                .values(heartbeat_at=database_now(self.engine), stale_at=self._stale_at())
                 .execution_options(synchronize_session=False)
             )
             return beaten.rowcount == 1
+
+    def _stale_at(self) -> ColumnElement:
+        return database_now(self.engine, self.settings.stale_after)
 
     def confirm(self, session: Session) -> None:
         """Raise LockLost unless the lock is still ours, inside the caller's transaction.
@@ -206,7 +216,9 @@ class JobLockHolder:
             session.exec(
                 update(JobLock)
                 .where(col(JobLock.job) == self.job, col(JobLock.holder) == self.holder)
-                .values(holder=None, acquired_at=None, heartbeat_at=None, run_id=None)
+                .values(
+                    holder=None, acquired_at=None, heartbeat_at=None, stale_at=None, run_id=None
+                )
                 .execution_options(synchronize_session=False)
             )
         self.held = False

@@ -110,8 +110,8 @@ class ReminderClaim(SQLModel, table=True):
 class JobLock(SQLModel, table=True):
     """One row per job; holding it means running it, on SQLite and PostgreSQL alike.
 
-    The holder (host:pid:token) refreshes ``heartbeat_at`` while the job runs; a lock whose
-    heartbeat stopped is taken over, and the run it names is closed as abandoned.
+    The holder (host:pid:token) refreshes ``heartbeat_at`` and ``stale_at`` while the job runs;
+    a lock past its ``stale_at`` is taken over, and the run it names is closed as abandoned.
     """
 
     __tablename__ = "job_lock"
@@ -120,6 +120,9 @@ class JobLock(SQLModel, table=True):
     holder: str | None = Field(default=None, max_length=100)
     acquired_at: datetime | None = None
     heartbeat_at: datetime | None = None
+    # Set by the holder at each beat to the database's now plus its stale_after: from then on
+    # the lock may be taken over.
+    stale_at: datetime | None = None
     run_id: int | None = Field(default=None, foreign_key="job_run.id")
 
 

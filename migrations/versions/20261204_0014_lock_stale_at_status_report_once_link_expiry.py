@@ -1,4 +1,8 @@
-"""a status report once per period and day; an outbox link knows when it expires
+"""a job lock's own stale time; a status report once per period and day; link expiry
+
+A job lock records when it becomes stale (``job_lock.stale_at``, the database's clock plus the
+holder's threshold), so a taker with other settings or another clock cannot cut it short; a
+lock without one (held by the code before) may be taken over.
 
 Two runs of the status report that raced could both send it: ``status_report.sent_for``
 ("period <id> on <day>") is now unique. An outbox message holding a one-time link records
@@ -23,6 +27,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("job_lock", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("stale_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
+        )
     with op.batch_alter_table("status_report", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("sent_for", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True)
@@ -40,3 +48,5 @@ def downgrade() -> None:
     with op.batch_alter_table("status_report", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_status_report_sent_for"), type_="unique")
         batch_op.drop_column("sent_for")
+    with op.batch_alter_table("job_lock", schema=None) as batch_op:
+        batch_op.drop_column("stale_at")
