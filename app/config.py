@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,8 +44,32 @@ def _secret_key(instance_path: Path) -> str:
     return key
 
 
+def require_public_url_for_mail(config: Mapping[str, Any]) -> None:
+    """Mail carries links to the app: with SMTP configured, PUBLIC_URL must say where it is,
+    or every link would point at the server's own localhost (scripts/run sets it itself)."""
+    if config.get("SMTP_HOST") and not (config.get("PUBLIC_URL") or "").strip():
+        raise ConfigError(
+            "PUBLIC_URL is empty while SMTP_HOST is set: the links in invitations, password "
+            "resets and reminders would point at this server's localhost. Set PUBLIC_URL to "
+            "the address people open the tracker with (https://tracker.example.org)."
+        )
+
+
+def _under_gunicorn() -> bool:
+    """gunicorn's master sets SERVER_SOFTWARE before any worker loads the app."""
+    return os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn")
+
+
 def load_config(instance_path: Path) -> dict:
-    """Build the Flask config mapping from the environment."""
+    """Build the Flask config mapping from the environment; the web app under gunicorn refuses
+    to start with mail configured and no PUBLIC_URL."""
+    config = _config_from_environment(instance_path)
+    if _under_gunicorn():
+        require_public_url_for_mail(config)
+    return config
+
+
+def _config_from_environment(instance_path: Path) -> dict:
     instance_path.mkdir(parents=True, exist_ok=True)
     default_db = f"sqlite:///{instance_path / 'rso.db'}"
     storage = Path(os.environ.get("STORAGE_DIR") or PROJECT_ROOT / "imports")
@@ -83,7 +109,11 @@ def load_config(instance_path: Path) -> dict:
         "IMPORT_MAX_RATIO": _int_env("IMPORT_MAX_RATIO", 200),
         # A file in the inbox changed more recently than this may still be being copied in.
         "IMPORT_INBOX_SETTLE_SECONDS": _int_env("IMPORT_INBOX_SETTLE_SECONDS", 10),
+        # How long a statement waits for another writer before the "busy" page: SQLite's busy
+        # timeout, and PostgreSQL's lock_timeout. A job's lock counts as stale only after
+        # three missed heartbeats plus the longer of the two.
         "SQLITE_BUSY_TIMEOUT_MS": _int_env("SQLITE_BUSY_TIMEOUT_MS", 15000),
+        "DATABASE_LOCK_TIMEOUT_MS": _int_env("DATABASE_LOCK_TIMEOUT_MS", 15000),
         "SESSION_COOKIE_HTTPONLY": True,
         # A session ends this many hours after sign-in, however busy it is (a working day).
         "SESSION_LIFETIME_HOURS": _int_env("SESSION_LIFETIME_HOURS", 12),

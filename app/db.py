@@ -53,15 +53,30 @@ def is_busy_error(exc: BaseException | None) -> bool:
     return getattr(driver_error, "sqlstate", None) in _BUSY_SQLSTATES
 
 
-def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 15000) -> Engine:
-    """Create an engine; on SQLite, make it behave like a real multi-writer database."""
+def make_engine(
+    url: str, *, sqlite_busy_timeout_ms: int = 15000, lock_timeout_ms: int | None = None
+) -> Engine:
+    """Create an engine; on SQLite, make it behave like a real multi-writer database.
+
+    On PostgreSQL, ``lock_timeout_ms`` bounds how long a statement waits for a lock another
+    transaction holds (lock_timeout): a request then gets the busy page instead of waiting
+    until gunicorn kills its worker. None (migrations, tests' own engines) waits as long as
+    it takes."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"timeout": sqlite_busy_timeout_ms / 1000, "check_same_thread": False}
         )
         _configure_sqlite(engine, sqlite_busy_timeout_ms)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    if lock_timeout_ms is None:
+        return create_engine(url, pool_pre_ping=True)
+    # Set at connection start (libpq options), so it holds in every transaction and survives
+    # the rollback the pool does when a connection is returned.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        connect_args={"options": f"-c lock_timeout={int(lock_timeout_ms)}"},
+    )
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -88,7 +103,9 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 def init_app(app: Flask) -> None:
     engine = make_engine(
-        app.config["DATABASE_URL"], sqlite_busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"]
+        app.config["DATABASE_URL"],
+        sqlite_busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"],
+        lock_timeout_ms=app.config["DATABASE_LOCK_TIMEOUT_MS"],
     )
     app.extensions["db_engine"] = engine
     app.after_request(_commit_request_session)

@@ -117,3 +117,69 @@ def silent_smtp(app):
     )
     yield server
     server.stop()
+
+
+class SilentAfterMessageSmtp:
+    """Answers every command, takes the whole message, then never answers it: the case where
+    the message may have been delivered although the sender saw only a timeout."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.messages_received = 0
+        self.connections: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def start(self) -> SilentAfterMessageSmtp:
+        self._thread.start()
+        return self
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _address = self.listener.accept()
+            except OSError:
+                return
+            self.connections.append(connection)
+            threading.Thread(target=self._converse, args=(connection,), daemon=True).start()
+
+    def _converse(self, connection: socket.socket) -> None:
+        lines = connection.makefile("rb")
+        try:
+            connection.sendall(b"220 localhost ready\r\n")
+            in_message = False
+            for line in lines:
+                if in_message:
+                    if line == b".\r\n":
+                        self.messages_received += 1  # taken, and never answered
+                        in_message = False
+                    continue
+                command = line[:4].upper()
+                if command == b"DATA":
+                    connection.sendall(b"354 go ahead\r\n")
+                    in_message = True
+                elif command == b"QUIT":
+                    connection.sendall(b"221 bye\r\n")
+                    return
+                elif command == b"EHLO":
+                    connection.sendall(b"250-localhost\r\n250 8BITMIME\r\n")
+                else:
+                    connection.sendall(b"250 ok\r\n")
+        except OSError:
+            return
+
+    def stop(self) -> None:
+        self.listener.close()
+        for connection in self.connections:
+            connection.close()
+
+
+@pytest.fixture
+def smtp_silent_after_message(app):
+    """SMTP_HOST points at a server that takes the message and never confirms it (1 s)."""
+    server = SilentAfterMessageSmtp().start()
+    app.config.update(
+        SMTP_HOST="127.0.0.1", SMTP_PORT=server.port, SMTP_TIMEOUT=1, MAIL_FROM="rso@example.org"
+    )
+    yield server
+    server.stop()

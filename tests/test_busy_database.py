@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
@@ -40,20 +40,24 @@ def busy_app(database_url: str, tmp_path: Path, people: People) -> Iterator[Flas
             "SECRET_KEY": "test-secret-key",
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "SQLITE_BUSY_TIMEOUT_MS": WAIT_MS,
+            "DATABASE_LOCK_TIMEOUT_MS": WAIT_MS,  # the app's own setting, nothing added here
         }
     )
-    engine = application.extensions["db_engine"]
-    if engine.dialect.name == "postgresql":
-        # PostgreSQL waits for a lock for ever unless told otherwise (DATABASE_URL can carry
-        # options=-c lock_timeout=...); what matters here is the error it then raises.
-        @event.listens_for(engine, "connect")
-        def _lock_timeout(dbapi_connection: Any, _record: Any) -> None:
-            with dbapi_connection.cursor() as cursor:
-                cursor.execute(f"SET lock_timeout = {WAIT_MS}")
-            dbapi_connection.commit()
-
     yield application
-    engine.dispose()
+    application.extensions["db_engine"].dispose()
+
+
+def test_postgresql_waits_for_a_lock_only_as_long_as_configured(app, busy_app) -> None:
+    """Without lock_timeout a request blocked on a row lock waits until gunicorn kills it."""
+    if app.extensions["db_engine"].dialect.name != "postgresql":
+        pytest.skip("SQLite's busy timeout is checked by the other tests here")
+
+    def lock_timeout(application: Flask) -> str:
+        with application.extensions["db_engine"].connect() as connection:
+            return connection.exec_driver_sql("SHOW lock_timeout").scalar_one()
+
+    assert lock_timeout(app) == "15s"  # DATABASE_LOCK_TIMEOUT_MS's default
+    assert lock_timeout(busy_app) == f"{WAIT_MS}ms"
 
 
 @contextmanager

@@ -37,6 +37,7 @@ def _start_scheduler(app: Flask, tmp_path: Path, smtp_port: int) -> subprocess.P
         "SECRET_KEY": "test-secret-key",
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp_port),
+        "PUBLIC_URL": "https://tracker.example.org",  # with mail, the scheduler requires it
         "JOB_POLL_SECONDS": "1",
         "OUTBOX_POLL_SECONDS": "1",
     }

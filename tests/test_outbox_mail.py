@@ -9,8 +9,9 @@ import pytest
 from flask import Flask
 from sqlmodel import select
 
+from app.accounts import link_mail, services
 from app.accounts.link_mail import queue_link
-from app.accounts.models import User
+from app.accounts.models import AccountToken, User
 from app.db import unit_of_work
 from app.scheduling import mail
 from app.scheduling.jobs import deliver_outbox, run_job
@@ -89,6 +90,35 @@ def test_delivery_to_a_silent_server_gives_up_after_the_timeout_and_retries_late
     assert message.attempts == 1 and message.next_attempt_at > datetime.now(UTC)
     assert "did not answer within 1 s" in message.last_error
     assert LINK_START in message.body_text  # still to be sent: the link stays until then
+
+
+def test_a_server_silent_after_taking_the_message_never_gets_it_twice(
+    app, people, smtp_silent_after_message
+) -> None:
+    """Once the whole message is handed over, a timeout means "may have been sent"."""
+    admin = sign_in(app.test_client(), people.admin)
+    admin.post(f"/admin/users/{people.reviewer.id}/reset-link", data={"csrf_token": csrf_of(admin)})
+    result = deliver_outbox(app)
+    assert (result.sent, result.failed, result.deferred) == (0, 1, 0)
+    assert smtp_silent_after_message.messages_received == 1
+    [message] = _messages(app)
+    assert (message.status, message.attempts) == ("failed", 1)
+    assert message.last_error == mail.INTERRUPTED_NOTE
+    assert "may have been sent" in message.last_error and "before resending" in message.last_error
+    assert LINK_START not in message.body_text  # given up: its link is removed
+    with app.app_context(), unit_of_work() as session:  # even once any back-off has passed
+        session.get(OutboxMessage, message.id).next_attempt_at = datetime(2000, 1, 1, tzinfo=UTC)
+    assert deliver_outbox(app).failed == 0
+    assert smtp_silent_after_message.messages_received == 1
+
+
+def test_a_server_silent_before_the_message_leaves_it_pending(app, people, silent_smtp) -> None:
+    """Nothing was handed over (no greeting even): safe to try again later."""
+    admin = sign_in(app.test_client(), people.admin)
+    admin.post(f"/admin/users/{people.reviewer.id}/reset-link", data={"csrf_token": csrf_of(admin)})
+    deliver_outbox(app)
+    [message] = _messages(app)
+    assert message.status == "pending" and message.last_error != mail.INTERRUPTED_NOTE
 
 
 def test_a_link_is_queued_in_the_requests_transaction_and_a_rollback_leaves_no_mail(
@@ -209,3 +239,69 @@ def test_a_message_already_waiting_for_a_listed_address_is_refused_at_sending(
     assert smtp.messages == []
     [stored] = _messages(app)
     assert stored.status == "failed" and "is not one e-mail address" in stored.last_error
+
+
+def _reset_link(admin, user_id: int) -> str:
+    page = admin.post(f"/admin/users/{user_id}/reset-link", data={"csrf_token": csrf_of(admin)})
+    return _shown_link(page.get_data(as_text=True))
+
+
+def test_disabling_a_user_cancels_their_waiting_link(app, people, smtp) -> None:
+    admin = sign_in(app.test_client(), people.admin)
+    link = _reset_link(admin, people.reviewer.id)
+    disabled = admin.post(
+        f"/admin/users/{people.reviewer.id}",
+        data={
+            "full_name": people.reviewer.full_name,
+            "roles": ["reviewer"],
+            "csrf_token": csrf_of(admin),
+        },
+    )
+    assert disabled.status_code == 302
+    [message] = _messages(app)
+    assert (message.status, message.last_error) == ("failed", link_mail.REVOKED_NOTE)
+    assert link not in message.body_text and mail.LINK_REMOVED in message.body_text
+    deliver_outbox(app)
+    assert smtp.messages == []  # the disabled person gets nothing
+
+
+def test_setting_a_password_cancels_the_waiting_link(app, people, smtp) -> None:
+    admin = sign_in(app.test_client(), people.admin)
+    link = _reset_link(admin, people.reviewer.id)
+    with app.app_context(), unit_of_work() as session:
+        services.set_password_directly(session, people.reviewer.email, "a long new passphrase 42")
+    [message] = _messages(app)
+    assert message.status == "failed" and link not in message.body_text
+    deliver_outbox(app)
+    assert smtp.messages == []
+
+
+def test_a_newer_link_replaces_the_one_still_waiting(app, people, smtp) -> None:
+    admin = sign_in(app.test_client(), people.admin)
+    older = _reset_link(admin, people.reviewer.id)
+    newer = _reset_link(admin, people.reviewer.id)
+    first, second = _messages(app)
+    assert (first.status, first.last_error) == ("failed", link_mail.SUPERSEDED_NOTE)
+    assert older not in first.body_text
+    assert second.status == "pending" and newer in second.body_text
+    deliver_outbox(app)
+    [sent] = smtp.messages
+    assert newer in sent.get_content() and older not in sent.get_content()
+
+
+def test_a_waiting_link_that_expired_is_removed_even_without_smtp(app, people, smtp) -> None:
+    admin = sign_in(app.test_client(), people.admin)
+    link = _reset_link(admin, people.reviewer.id)
+    with open_session(app) as session:
+        token = session.exec(
+            select(AccountToken).where(AccountToken.user_id == people.reviewer.id)
+        ).one()
+    [message] = _messages(app)
+    assert message.link_expires_at == token.expires_at
+    with app.app_context(), unit_of_work() as session:
+        session.get(OutboxMessage, message.id).link_expires_at = datetime(2020, 1, 1, tzinfo=UTC)
+    app.config["SMTP_HOST"] = ""  # mail switched off since: the link must not wait in clear
+    deliver_outbox(app)
+    [message] = _messages(app)
+    assert (message.status, message.last_error) == ("failed", mail.LINK_EXPIRED_NOTE)
+    assert link not in message.body_text

@@ -14,9 +14,9 @@ from sqlmodel import select
 from app.accounts.models import User
 from app.db import unit_of_work
 from app.plan.models import Initiative, ReportingPeriod
-from app.scheduling import mail
+from app.scheduling import mail, status_report
 from app.scheduling.jobs import run_job, run_queued
-from app.scheduling.models import JobRun, OutboxMessage, ReminderClaim, Schedule
+from app.scheduling.models import JobRun, OutboxMessage, ReminderClaim, Schedule, StatusReport
 from app.scheduling.reminders import Cadence
 from app.scheduling.scheduler import POLLS, build_scheduler, catch_up
 from app.scheduling.services import next_runs
@@ -340,6 +340,27 @@ def test_the_status_report_is_stored_and_sent_to_reviewers_and_managers(app, peo
     assert len(evil) == 1 and evil[0].data_type == "s"  # the text as typed, never a formula
     again = _run(app, "status-report", today="2025-11-03")
     assert again.counts["reports"] == 0 and len(smtp.messages) == 2
+
+
+def test_two_status_report_runs_that_race_past_the_check_send_it_once(
+    app, people, smtp, monkeypatch
+) -> None:
+    """Both runs find no report yet (on PostgreSQL both can): the unique key lets one send."""
+    monkeypatch.setattr(status_report, "_already_sent_today", lambda *_args: False)
+    first = _run(app, "status-report", today="2025-11-03")
+    second = _run(app, "status-report", today="2025-11-03")
+    assert first.counts["reports"] == 1 and second.counts["reports"] == 0
+    assert second.outcome == "succeeded", second.error
+    assert second.notes == ["today's status report for this period was already sent"]
+    with open_session(app) as session:
+        reports = session.exec(select(StatusReport)).all()
+        queued = session.exec(
+            select(OutboxMessage).where(OutboxMessage.kind == "status_report")
+        ).all()
+    assert [r.job_run_id for r in reports] == [first.id]
+    assert len(queued) == 2 and len(smtp.messages) == 2  # the reviewer and the manager, once
+    next_day = _run(app, "status-report", today="2025-11-04")
+    assert next_day.counts["reports"] == 1
 
 
 def test_schedules_are_edited_with_next_runs_and_bad_cron_is_explained(app, people) -> None:

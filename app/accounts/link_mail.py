@@ -5,18 +5,28 @@ the token and its message commit together (a rolled-back request leaves neither)
 scheduler process delivers it: the request never waits on a mail server. It is queued only when
 SMTP is configured, since a link kept in the outbox of an install without mail would sit in the
 database in clear; once sent (or given up), the link is removed from the stored message.
+A message still waiting loses its link when the link is revoked (the account is disabled, a
+password is set, a newer link is made) or expires, and is then never sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from flask import url_for
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from app.accounts.models import User
+from app.accounts.models import AccountToken, User
 from app.scheduling import mail
+
+KIND = "account_link"
+REVOKED_NOTE = (
+    "Not sent: the link in it no longer works (the account was disabled, its password was "
+    "set, or a newer link was made), so it was removed."
+)
+SUPERSEDED_NOTE = "Not sent: a newer link was made for this person, so this one was removed."
 
 _WORDING = {
     "invitation": (
@@ -44,6 +54,7 @@ def queue_link(
     if mail.SmtpSettings.from_config(config) is None:
         return False
     subject, lead = _WORDING[purpose]
+    mail.cancel_pending(session, user.email, KIND, SUPERSEDED_NOTE)  # one link waits at a time
     mail.queue(
         session,
         to_address=user.email,
@@ -51,7 +62,22 @@ def queue_link(
         subject=subject,
         body_text=f"Dear {mail.clean_header_text(user.full_name)},\n\n{lead}\n\n{link}\n\n"
         "If you did not expect this message, you can ignore it.\n",
-        kind="account_link",
+        kind=KIND,
         holds_secret=True,
+        link_expires_at=_newest_link_expiry(session, user),
     )
     return True
+
+
+def cancel_queued_links(session: Session, user: User) -> int:
+    """The user's links were revoked: the messages still waiting with one never go."""
+    return mail.cancel_pending(session, user.email, KIND, REVOKED_NOTE)
+
+
+def _newest_link_expiry(session: Session, user: User) -> datetime | None:
+    """When the link just issued stops working (the delivery pass then removes it)."""
+    return session.exec(
+        select(AccountToken.expires_at)
+        .where(col(AccountToken.user_id) == user.id, col(AccountToken.used_at).is_(None))
+        .order_by(col(AccountToken.id).desc())
+    ).first()

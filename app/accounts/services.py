@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlmodel import Session, col, delete, func, select, update
 
 from app.accounts.forms import EMAIL, FULL_NAME
+from app.accounts.link_mail import cancel_queued_links
 from app.accounts.models import ROLES, AccountToken, LoginFailure, User, UserRole
 from app.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
 from app.fields import field_problem
@@ -293,7 +294,8 @@ def _set_password(session: Session, user: User, new: str) -> None:
 def _revoke_unused_links(session: Session, user_id: int) -> None:
     """Links sent before a password was set would otherwise still reopen the account to
     whoever holds one (an older reset link in a forwarded mail): they expire now. The rows
-    stay, so who issued which link is still on record."""
+    stay, so who issued which link is still on record. A link still waiting in the outbox is
+    never sent, and no longer kept there in clear."""
     now = utcnow()
     session.exec(
         update(AccountToken)
@@ -304,6 +306,9 @@ def _revoke_unused_links(session: Session, user_id: int) -> None:
         )
         .values(expires_at=now)
     )
+    user = session.get(User, user_id)
+    if user is not None:
+        cancel_queued_links(session, user)
 
 
 def _hash_token(token: str) -> str:

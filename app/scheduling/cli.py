@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app import schema
+from app.config import ConfigError, require_public_url_for_mail
 from app.scheduling.jobs import run_job
 from app.scheduling.models import JOB_KINDS
 from app.scheduling.scheduler import run_forever
@@ -32,6 +33,10 @@ def run(job: str) -> None:
 @scheduler_cli.command("run", help="Start the scheduler (run exactly one of these).")
 def run_scheduler() -> None:
     schema.require_current_for_command()
+    try:  # the scheduler sends the mail, so its links must point at the real address
+        require_public_url_for_mail(current_app.config)
+    except ConfigError as refused:
+        raise click.ClickException(str(refused)) from refused
     logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(message)s")
     # APScheduler logs every job it adds and every minute's schedule reload; our own lines
     # (schedules loaded, catch-up runs, job outcomes) say what matters.

@@ -25,7 +25,14 @@ from sqlmodel import Session, col, select
 
 from app.db import get_engine, unit_of_work
 from app.scheduling import mail
-from app.scheduling.locks import ABANDONED_NOTE, JobLockHolder, LockSettings
+from app.scheduling.locks import (
+    ABANDONED_NOTE,
+    LOCK_LOST_NOTE,
+    JobLockHolder,
+    LockLost,
+    LockSettings,
+    database_now,
+)
 from app.scheduling.models import JOB_KINDS, JobLock, JobRun
 from app.scheduling.registry import JobContext, JobFunction, job_definition, register_job
 from app.scheduling.reminders import Cadence, run_reminders
@@ -73,32 +80,48 @@ def office_today(app: Flask) -> date:
 def run_job(app: Flask, job: str, trigger: str, *, run_id: int | None = None) -> JobRun:
     """Run ``job`` now and return its recorded run (skipped if another run holds the lock).
 
-    ``run_id`` is a queued run the caller has already marked running (see ``run_queued``).
+    ``run_id`` is a queued run the caller has already marked running (see ``run_queued``):
+    if another run holds the lock, it goes back to the queue instead of being skipped.
     """
     definition = job_definition(job)
     if definition is None:
         raise UnknownJob(f"unknown job {job!r}; the jobs are: {', '.join(JOB_KINDS)}")
     engine = get_engine(app)
     with app.app_context():
+        queued = run_id is not None
         if run_id is None:
             run_id = _open_run(engine, job, trigger)
         lock = JobLockHolder(engine, job, run_id, LockSettings.from_config(app.config))
-        if not lock.acquire():
-            return _finish(engine, run_id, "skipped", {}, "another run of this job was in progress")
+        try:
+            acquired = lock.acquire()
+        except Exception as exc:  # a busy database: the run ends failed, not left "running"
+            log.exception("job %s (run %s): taking the lock failed", job, run_id)
+            return _close(engine, run_id, "failed", {}, plain_failure(exc))
+        if not acquired:
+            if queued and _requeue(engine, run_id):
+                return _stored_run(engine, run_id)
+            return _close(engine, run_id, "skipped", {}, "another run of this job was in progress")
         try:
             with lock.heartbeat():
-                return _run_locked(app, engine, definition.run, job, run_id)
+                return _run_locked(app, engine, definition.run, job, run_id, lock)
         finally:
-            lock.release()
+            _release(lock)
 
 
-def _run_locked(app: Flask, engine: Engine, body: JobFunction, job: str, run_id: int) -> JobRun:
-    context = JobContext(app=app, engine=engine, job=job, run_id=run_id, today=office_today(app))
+def _run_locked(
+    app: Flask, engine: Engine, body: JobFunction, job: str, run_id: int, lock: JobLockHolder
+) -> JobRun:
+    context = JobContext(
+        app=app, engine=engine, job=job, run_id=run_id, today=office_today(app), lock=lock
+    )
     try:
         counts = body(context)
+    except LockLost:
+        log.error("job %s (run %s) lost its lock and stopped", job, run_id)
+        return _close(engine, run_id, "failed", {}, LOCK_LOST_NOTE, context.notes, lost=True)
     except Exception as exc:  # a job must never take the scheduler down
         log.exception("job %s (run %s) failed", job, run_id)
-        return _finish(engine, run_id, "failed", {}, plain_failure(exc), context.notes)
+        return _close(engine, run_id, "failed", {}, plain_failure(exc), context.notes)
     try:
         delivered = deliver_outbox(app)
     except Exception:  # the job's work is saved; its mail waits for the next delivery poll
@@ -112,7 +135,14 @@ def _run_locked(app: Flask, engine: Engine, body: JobFunction, job: str, run_id:
             "mail_deferred": delivered.deferred,
         }
     )
-    return _finish(engine, run_id, "succeeded", counts, "", context.notes)
+    return _close(engine, run_id, "succeeded", counts, "", context.notes)
+
+
+def _release(lock: JobLockHolder) -> None:
+    try:
+        lock.release()
+    except Exception:  # a busy database: the lock goes stale and the next run takes it over
+        log.exception("job %s: releasing the lock failed", lock.job)
 
 
 def plain_failure(exc: Exception) -> str:
@@ -146,10 +176,30 @@ def deliver_outbox(app: Flask) -> mail.DeliveryResult:
 
 def _open_run(engine: Engine, job: str, trigger: str) -> int:
     with unit_of_work(engine) as session:
-        run = JobRun(job=job, trigger=trigger)
+        # The database's clock, as the orphan check that compares it with heartbeats uses.
+        run = JobRun(job=job, trigger=trigger, started_at=database_now(engine))
         session.add(run)
         session.flush()
         return run.id
+
+
+def _close(
+    engine: Engine,
+    run_id: int,
+    outcome: str,
+    counts: dict[str, Any],
+    error: str,
+    notes: list[Any] | None = None,
+    *,
+    lost: bool = False,
+) -> JobRun:
+    """Close the run; if the database refuses even that, try once more to close it "failed"
+    with the plain reason, so it is not left "running" until it is called abandoned."""
+    try:
+        return _finish(engine, run_id, outcome, counts, error, notes, lost=lost)
+    except Exception as exc:
+        log.exception("run %s: recording its end (%s) failed", run_id, outcome)
+        return _finish(engine, run_id, "failed", counts, plain_failure(exc), notes, lost=lost)
 
 
 def _finish(
@@ -159,14 +209,37 @@ def _finish(
     counts: dict[str, Any],
     error: str,
     notes: list[Any] | None = None,
+    *,
+    lost: bool = False,
 ) -> JobRun:
+    """Close a run still "running" (or, for a run that lost its lock, one the run that took
+    over has called abandoned: it did not die, it stopped). A run already closed by someone
+    else keeps its outcome."""
+    closable = ("running", "abandoned") if lost else ("running",)
+    values: dict[str, Any] = {
+        "outcome": outcome,
+        "counts": counts,
+        "error": error,
+        "finished_at": utcnow(),
+    }
+    if notes:
+        values["notes"] = list(notes)
     with unit_of_work(engine) as session:
+        closed = session.exec(
+            update(JobRun)
+            .where(col(JobRun.id) == run_id, col(JobRun.outcome).in_(closable))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
         run = session.get(JobRun, run_id)
-        run.outcome, run.counts, run.error = outcome, counts, error
-        if notes:
-            run.notes = list(notes)
-        run.finished_at = utcnow()
-        session.add(run)
+    if closed.rowcount != 1:
+        log.warning(
+            "run %s was already closed as %s; its own end (%s) is not recorded",
+            run_id,
+            run.outcome,
+            outcome,
+        )
+        return run
     log.info(
         "%s (%s): %s %s%s",
         run.job,
@@ -176,6 +249,23 @@ def _finish(
         f" {error}" if error else "",
     )
     return run
+
+
+def _stored_run(engine: Engine, run_id: int) -> JobRun:
+    with unit_of_work(engine, write=False) as session:
+        return session.get(JobRun, run_id)
+
+
+def _requeue(engine: Engine, run_id: int) -> bool:
+    """A "Run now" that met a run in progress waits in the queue for it to end."""
+    with unit_of_work(engine) as session:
+        requeued = session.exec(
+            update(JobRun)
+            .where(col(JobRun.id) == run_id, JobRun.outcome == "running")
+            .values(outcome="queued")
+            .execution_options(synchronize_session=False)
+        )
+        return requeued.rowcount == 1
 
 
 @dataclass(frozen=True)
@@ -204,16 +294,32 @@ def queue_run(session: Session, job: str, trigger: str = "page") -> Queued:
 def run_queued(app: Flask) -> list[JobRun]:
     """Start every queued run (the scheduler process calls this every few seconds)."""
     engine = get_engine(app)
-    close_orphaned_runs(engine, LockSettings.from_config(app.config).stale_after)
+    settings = LockSettings.from_config(app.config)
+    close_orphaned_runs(engine, settings.stale_after)
     with unit_of_work(engine, write=False) as session:
         waiting = session.exec(
             select(JobRun.id, JobRun.job).where(JobRun.outcome == "queued").order_by(col(JobRun.id))
         ).all()
     finished = []
     for run_id, job in waiting:
+        if job_in_progress(engine, job, settings):
+            continue  # it starts once that run has ended
         if _start_queued(engine, run_id):
             finished.append(run_job(app, job, "page", run_id=run_id))
     return finished
+
+
+def job_in_progress(engine: Engine, job: str, settings: LockSettings) -> bool:
+    """Whether a live run holds the job's lock (by the database's clock)."""
+    with unit_of_work(engine, write=False) as session:
+        live = session.exec(
+            select(JobLock.job).where(
+                col(JobLock.job) == job,
+                col(JobLock.holder).is_not(None),
+                col(JobLock.stale_at) >= database_now(engine),
+            )
+        ).first()
+    return live is not None
 
 
 def _start_queued(engine: Engine, run_id: int) -> bool:
@@ -222,7 +328,7 @@ def _start_queued(engine: Engine, run_id: int) -> bool:
         started = session.exec(
             update(JobRun)
             .where(col(JobRun.id) == run_id, JobRun.outcome == "queued")
-            .values(outcome="running", started_at=utcnow())
+            .values(outcome="running", started_at=database_now(engine))
         )
         return started.rowcount == 1
 
@@ -230,10 +336,10 @@ def _start_queued(engine: Engine, run_id: int) -> bool:
 def close_orphaned_runs(engine: Engine, stale_after: timedelta) -> int:
     """Close as abandoned the runs still "running" that no live lock holds (their process
     stopped without closing them); a lock takeover closes its own orphan the same way."""
-    cutoff = utcnow() - stale_after
+    cutoff = database_now(engine, -stale_after)
     with unit_of_work(engine) as session:
         alive = select(JobLock.run_id).where(
-            col(JobLock.run_id).is_not(None), col(JobLock.heartbeat_at) >= cutoff
+            col(JobLock.run_id).is_not(None), col(JobLock.stale_at) >= database_now(engine)
         )
         orphans = session.exec(
             select(JobRun).where(

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -40,6 +40,14 @@ STALE_SENDING = timedelta(minutes=30)
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
 _LINK = re.compile(r"https?://[^\s<>\"']+")
 LINK_REMOVED = "[one-time link removed once the message was handled]"
+INTERRUPTED_NOTE = (
+    "Delivery was interrupted after the message was handed to the mail server, so it may "
+    "have been sent; it is not sent again. Check with the recipient before resending."
+)
+LINK_EXPIRED_NOTE = (
+    "Not sent: its one-time link expired before it could be sent, and was removed. Create a "
+    "new link if it is still needed."
+)
 
 
 def link_base(config: dict) -> str:
@@ -89,6 +97,7 @@ def queue(
     job_run_id: int | None = None,
     attachment: Path | None = None,
     holds_secret: bool = False,
+    link_expires_at: datetime | None = None,
 ) -> OutboxMessage:
     """Add a message to the outbox in the caller's transaction (it goes only if that commits).
 
@@ -98,6 +107,7 @@ def queue(
     refusal = _address_refusal(to_address)
     message = OutboxMessage(
         holds_secret=holds_secret,
+        link_expires_at=link_expires_at,
         kind=kind,
         to_address=to_address.strip()[:254],
         status="failed" if refusal else "pending",
@@ -174,38 +184,105 @@ def _timed_out(exc: BaseException) -> bool:
     return False
 
 
+class _MaybeSent(Exception):
+    """The whole message reached the server before the connection failed: it may have gone."""
+
+
+class _TracksTheMessage:
+    """Knows whether the whole message (DATA's body and its final dot) reached the server.
+
+    smtplib's ``data()`` sends the DATA command, then, after the server's 354, the message;
+    so the second ``send`` inside ``data()`` is the message. Before it, a failure is safe to
+    retry (the server has no message); after it, the server may have accepted it."""
+
+    message_sent = False
+    _sends_in_data: int | None = None
+
+    def data(self, msg: bytes | str) -> tuple[int, bytes]:
+        self._sends_in_data = 0
+        try:
+            return super().data(msg)
+        finally:
+            self._sends_in_data = None
+
+    def send(self, s: bytes | str) -> None:
+        super().send(s)
+        if self._sends_in_data is not None:
+            self._sends_in_data += 1
+            if self._sends_in_data > 1:
+                self.message_sent = True
+
+
+class _SMTP(_TracksTheMessage, smtplib.SMTP):
+    pass
+
+
+class _SMTPSSL(_TracksTheMessage, smtplib.SMTP_SSL):
+    pass
+
+
 def _send(email: EmailMessage, settings: SmtpSettings) -> None:
+    smtp: _SMTP | _SMTPSSL | None = None
     try:
-        if settings.tls == "ssl":
-            smtp = smtplib.SMTP_SSL(
-                settings.host,
-                settings.port,
-                timeout=settings.timeout,
-                context=ssl.create_default_context(),
-            )
-        else:
-            smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
-        with smtp:
-            if settings.tls == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
-            if settings.user:
-                smtp.login(settings.user, settings.password)
-            smtp.send_message(email)
-    except smtplib.SMTPRecipientsRefused as exc:
+        smtp = _connect(settings)
+        smtp.send_message(email)
+    except (OSError, smtplib.SMTPException) as exc:
+        if smtp is not None:
+            smtp.close()
+        sent = smtp is not None and smtp.message_sent
+        raise _classified(exc, settings, message_sent=sent) from exc
+    _quit(smtp)
+
+
+def _connect(settings: SmtpSettings) -> _SMTP | _SMTPSSL:
+    if settings.tls == "ssl":
+        smtp: _SMTP | _SMTPSSL = _SMTPSSL(
+            settings.host,
+            settings.port,
+            timeout=settings.timeout,
+            context=ssl.create_default_context(),
+        )
+    else:
+        smtp = _SMTP(settings.host, settings.port, timeout=settings.timeout)
+    try:
+        if settings.tls == "starttls":
+            smtp.starttls(context=ssl.create_default_context())
+        if settings.user:
+            smtp.login(settings.user, settings.password)
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+def _classified(exc: Exception, settings: SmtpSettings, *, message_sent: bool) -> Exception:
+    """What a failure means for the message: try again (_Temporary), never (_Permanent), or
+    never because it may have gone (_MaybeSent)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _msg in exc.recipients.values()]
         error = "; ".join(
             f"{code} {msg.decode(errors='replace')}" for code, msg in exc.recipients.values()
         )
-        raise (_Temporary if all(400 <= c < 500 for c in codes) else _Permanent)(error) from exc
-    except smtplib.SMTPResponseException as exc:
+        return (_Temporary if all(400 <= c < 500 for c in codes) else _Permanent)(error)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        # An answer, even to the message itself, says for sure it was not accepted.
         text = f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}"
-        raise (_Temporary if 400 <= exc.smtp_code < 500 else _Permanent)(text) from exc
-    except (TimeoutError, OSError, smtplib.SMTPException) as exc:
-        if _timed_out(exc):
-            raise _TimedOut(
-                f"the mail server did not answer within {settings.timeout:g} s"
-            ) from exc
-        raise _Temporary(f"{type(exc).__name__}: {exc}") from exc
+        return (_Temporary if 400 <= exc.smtp_code < 500 else _Permanent)(text)
+    if message_sent:  # no answer after the whole message: the server may have accepted it
+        return _MaybeSent(INTERRUPTED_NOTE)
+    if _timed_out(exc):
+        return _TimedOut(f"the mail server did not answer within {settings.timeout:g} s")
+    return _Temporary(f"{type(exc).__name__}: {exc}")
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    """Say goodbye; the message is accepted already, so nothing the server does now counts."""
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        pass
+    finally:
+        smtp.close()
 
 
 @dataclass
@@ -224,6 +301,7 @@ def deliver_pending(
 ) -> DeliveryResult:
     """Send what is due from the outbox, each message in its own short transaction."""
     result = DeliveryResult()
+    _drop_expired_links(session_factory)  # even without SMTP: no dead token waits in clear
     if settings is None:
         return result
     _report_interrupted(session_factory)
@@ -280,7 +358,7 @@ def _deliver_one(session_factory, message_id: int, settings: SmtpSettings, sleep
                 return "deferred"
             sleep(delay)
             continue
-        except _Permanent as exc:
+        except (_Permanent, _MaybeSent) as exc:  # a message that may have gone never goes again
             _finish(session_factory, message_id, "failed", str(exc))
             return "failed"
         _finish(session_factory, message_id, "sent", "")
@@ -311,6 +389,42 @@ def _remove_secret(message: OutboxMessage) -> None:
         message.body_html = _LINK.sub(LINK_REMOVED, message.body_html)
 
 
+def cancel_pending(session: Session, to_address: str, kind: str, note: str) -> int:
+    """Give up, in the caller's transaction, the messages of ``kind`` still waiting to go to
+    this address: each is marked failed with ``note``, and any one-time link it held removed."""
+    waiting = session.exec(
+        select(OutboxMessage).where(
+            OutboxMessage.to_address == to_address,
+            OutboxMessage.kind == kind,
+            OutboxMessage.status == "pending",
+        )
+    ).all()
+    for message in waiting:
+        _give_up(message, note)
+        session.add(message)
+    return len(waiting)
+
+
+def _drop_expired_links(session_factory) -> None:
+    with session_factory() as session:
+        expired = session.exec(
+            select(OutboxMessage).where(
+                OutboxMessage.holds_secret == True,  # noqa: E712
+                OutboxMessage.status == "pending",
+                col(OutboxMessage.link_expires_at) <= utcnow(),
+            )
+        ).all()
+        for message in expired:
+            _give_up(message, LINK_EXPIRED_NOTE)
+            session.add(message)
+
+
+def _give_up(message: OutboxMessage, note: str) -> None:
+    message.status = "failed"
+    message.last_error = note
+    _remove_secret(message)
+
+
 def _report_interrupted(session_factory) -> None:
     """A message left "sending" by a crash may or may not have gone: show it, never resend."""
     with session_factory() as session:
@@ -322,9 +436,6 @@ def _report_interrupted(session_factory) -> None:
         ).all()
         for message in stale:
             message.status = "failed"
-            message.last_error = (
-                "Delivery was interrupted; the message may not have been "
-                "sent. Check with the recipient before sending again."
-            )
+            message.last_error = INTERRUPTED_NOTE
             _remove_secret(message)
             session.add(message)

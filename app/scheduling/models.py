@@ -83,6 +83,8 @@ class OutboxMessage(SQLModel, table=True):
     # The body holds a secret (a one-time link): once the message is sent or given up, its
     # links are replaced with a note, so no token sits in the database in clear.
     holds_secret: bool = Field(default=False)
+    # When the one-time link it holds stops working: a message still waiting then loses it.
+    link_expires_at: datetime | None = None
 
 
 class ReminderClaim(SQLModel, table=True):
@@ -108,8 +110,8 @@ class ReminderClaim(SQLModel, table=True):
 class JobLock(SQLModel, table=True):
     """One row per job; holding it means running it, on SQLite and PostgreSQL alike.
 
-    The holder (host:pid:token) refreshes ``heartbeat_at`` while the job runs; a lock whose
-    heartbeat stopped is taken over, and the run it names is closed as abandoned.
+    The holder (host:pid:token) refreshes ``heartbeat_at`` and ``stale_at`` while the job runs;
+    a lock past its ``stale_at`` is taken over, and the run it names is closed as abandoned.
     """
 
     __tablename__ = "job_lock"
@@ -118,6 +120,9 @@ class JobLock(SQLModel, table=True):
     holder: str | None = Field(default=None, max_length=100)
     acquired_at: datetime | None = None
     heartbeat_at: datetime | None = None
+    # Set by the holder at each beat to the database's now plus its stale_after: from then on
+    # the lock may be taken over.
+    stale_at: datetime | None = None
     run_id: int | None = Field(default=None, foreign_key="job_run.id")
 
 
@@ -131,3 +136,6 @@ class StatusReport(SQLModel, table=True):
     reporting_period_id: int | None = Field(default=None, foreign_key="reporting_period.id")
     file_name: str = Field(max_length=200)
     job_run_id: int | None = Field(default=None, foreign_key="job_run.id")
+    # "period <id> on <office day>": unique, so two runs that race never both send the report
+    # for the same period and day (empty for reports made before the key existed).
+    sent_for: str | None = Field(default=None, max_length=60, unique=True)

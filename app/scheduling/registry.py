@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from app.audit.services import set_actor
 from app.db import unit_of_work
+from app.scheduling.locks import LOCK_LOST_NOTE, JobLockHolder, LockLost
 from app.scheduling.models import JOB_KINDS
 
 
@@ -36,13 +37,21 @@ class JobContext:
     run_id: int
     today: date  # the office's day (or JOBS_TODAY in tests and demos)
     notes: list[str] = field(default_factory=list)
+    lock: JobLockHolder | None = None  # the run's lock; None when a test calls a job directly
 
     @contextmanager
     def unit_of_work(self, *, write: bool = True) -> Iterator[Session]:
-        """A short transaction of the job's own, its changes audited as the job's."""
+        """A short transaction of the job's own, its changes audited as the job's.
+
+        A run that lost its lock gets no more units (LockLost), and a write commits only if
+        the lock is still the run's at that moment, so two runs never both write."""
+        if self.lock is not None and self.lock.lost.is_set():
+            raise LockLost(LOCK_LOST_NOTE)
         with unit_of_work(self.engine, write=write) as session:
             set_actor(session, None, f"job: {self.job}")
             yield session
+            if write and self.lock is not None:
+                self.lock.confirm(session)
 
     def note(self, text: str) -> None:
         self.notes.append(text)

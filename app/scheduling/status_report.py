@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from markupsafe import escape
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User, UserRole
@@ -89,16 +90,11 @@ def run_status_report(context: JobContext) -> dict:
     path = folder / name
     path.write_bytes(data)
     with context.unit_of_work() as session:
-        if _already_sent_today(session, period, today):  # another run got there meanwhile
+        if _already_sent_today(session, period, today) or not _claim(
+            session, period, today, name, context.run_id
+        ):  # another run got there meanwhile
             context.note("today's status report for this period was already sent")
             return {"reports": 0, "recipients": 0}
-        session.add(
-            StatusReport(
-                reporting_period_id=period.id if period else None,
-                file_name=name,
-                job_run_id=context.run_id,
-            )
-        )
         recipients = _recipients(session)
         subject = f"RSO Work Plan status report, {headline['period']}"
         for user in recipients:
@@ -115,6 +111,27 @@ def run_status_report(context: JobContext) -> dict:
             )
         session.flush()
     return {"reports": 1, "recipients": len(recipients)}
+
+
+def _claim(
+    session: Session, period: ReportingPeriod | None, today: date, name: str, run_id: int
+) -> bool:
+    """Record the report under its unique key; False if a run that raced this one has.
+
+    The key, not the check before it, is what makes the report go once: on PostgreSQL two
+    runs can both pass the check, and the second insert then waits for the first and fails."""
+    report = StatusReport(
+        reporting_period_id=period.id if period else None,
+        file_name=name,
+        job_run_id=run_id,
+        sent_for=f"period {period.id if period else 'none'} on {today.isoformat()}",
+    )
+    try:
+        with session.begin_nested():
+            session.add(report)
+    except IntegrityError:
+        return False
+    return True
 
 
 def _already_sent_today(session: Session, period: ReportingPeriod | None, today: date) -> bool:
