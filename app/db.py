@@ -53,6 +53,11 @@ def is_busy_error(exc: BaseException | None) -> bool:
     return getattr(driver_error, "sqlstate", None) in _BUSY_SQLSTATES
 
 
+class StopWork(RuntimeError):
+    """A unit-of-work factory may open no more units (a job that lost its lock): whatever loop
+    is handing out work must stop, never count it as one item's failure."""
+
+
 def make_engine(
     url: str, *, sqlite_busy_timeout_ms: int = 15000, lock_timeout_ms: int | None = None
 ) -> Engine:

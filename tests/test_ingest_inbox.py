@@ -349,3 +349,22 @@ def test_a_file_still_being_copied_in_waits_and_two_scans_never_file_one_file_tw
     assert "arriving.xlsx: received as upload" in filed
     assert _filed_in(app, "received") == ["arriving.xlsx"] and _left_in_inbox(app) == []
     assert sorted(p.name for p in _inbox(app).iterdir()) == ["received"]
+
+
+def test_a_scan_whose_job_lost_its_lock_stops_and_files_nothing_as_refused(app, template) -> None:
+    """A lost lock is no file's fault: the scan stops instead of filing the file as refused."""
+    from contextlib import contextmanager
+
+    from app.db import StopWork
+
+    @contextmanager
+    def no_more_units():
+        raise StopWork("Lock lost")
+        yield  # pragma: no cover
+
+    (_inbox(app) / "q3.xlsx").write_bytes(fill(template, valid_answers(template)))
+    with app.app_context(), pytest.raises(StopWork):
+        services.scan_inbox(
+            no_more_units, _inbox(app), app.config["STORAGE_DIR"], Limits(), settle_seconds=0
+        )
+    assert _inbox_upload(app) is None and _filed_in(app, "refused") == []

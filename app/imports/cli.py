@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 from app import schema
 from app.db import unit_of_work
 from app.imports import services
+from app.imports.inbox import SessionFactory
 from app.imports.views import limits
 
 imports_cli = AppGroup("imports", help="Member-state workbooks.")
@@ -20,14 +21,15 @@ def inbox_dir() -> Path:
     return Path(current_app.config["STORAGE_DIR"]) / "inbox"
 
 
-def run_scan() -> list[str]:
-    """Process the inbox; used by this command and by the scheduled job."""
+def run_scan(session_factory: SessionFactory = unit_of_work) -> list[str]:
+    """Process the inbox; used by this command and by the scheduled job (which passes its own
+    units of work, so a run that lost its lock stops)."""
     inbox = inbox_dir()
     inbox.mkdir(parents=True, exist_ok=True)
 
     config = current_app.config
     return services.scan_inbox(
-        unit_of_work,
+        session_factory,
         inbox,
         config["STORAGE_DIR"],
         limits(),

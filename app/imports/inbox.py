@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from app.audit.services import set_actor
+from app.db import StopWork
 from app.imports import annotated, ingest
 from app.imports.models import Upload
 from app.imports.safety import Limits
@@ -91,6 +92,8 @@ def _handle(
         with session_factory() as session:
             set_actor(session, None, ACTOR)
             folder, said = _file(session, data, path.name, storage_dir, limits)
+    except StopWork:
+        raise  # the job lost its lock: the file stays claimed, given back later
     except Exception:  # whatever it was, the file must not come back every run
         log.exception("inbox file %s could not be checked", path.name)
         folder, said = "refused", _file_unchecked(session_factory, path, storage_dir)

@@ -35,7 +35,7 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, Engine, func, literal, or_, update
 from sqlmodel import Session, col, select
 
-from app.db import unit_of_work
+from app.db import StopWork, unit_of_work
 from app.scheduling.models import JobLock, JobRun
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ LOCK_LOST_NOTE = (
 )
 
 
-class LockLost(RuntimeError):
+class LockLost(StopWork):
     """The run no longer holds its job's lock: it must stop and commit nothing more."""
 
 
