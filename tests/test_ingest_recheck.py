@@ -1,0 +1,94 @@
+"""A load trusts the rows its preview checked only while the rules they were checked by hold:
+the preview keeps their fingerprint, and an indicator changed since then means every row is
+checked again (and refused) at the load."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlmodel import select
+
+from app.accounts.services import viewer_for
+from app.imports import ingest
+from app.imports.models import Upload
+from app.plan.models import Indicator
+from app.progress.models import IndicatorValue
+from app.progress.services import rules_fingerprint
+from app.validation import InputError
+from tests.conftest import open_session
+from tests.fixtures_accounts import People, sign_in
+from tests.test_imports import _commit, _latest, _period_id, _upload, _values
+from tests.workbooks import download_template, fill, valid_answers
+
+
+@pytest.fixture
+def focal(app: Flask, people: People) -> FlaskClient:
+    return sign_in(app.test_client(), people.focal_point)
+
+
+@pytest.fixture
+def template(app: Flask, focal: FlaskClient) -> bytes:
+    return download_template(focal, _period_id(app))
+
+
+def _a_plain_count(answers: dict[str, dict[str, object]]) -> str:
+    """A number indicator not counted by sex (its value may have a fraction)."""
+    return next(
+        code
+        for code, typed in answers.items()
+        if set(typed) == {"Value", "Narrative"} and isinstance(typed["Value"], int)
+    )
+
+
+def test_a_preview_keeps_the_fingerprint_of_the_rules_its_rows_were_checked_by(
+    app: Flask, focal: FlaskClient, template: bytes
+) -> None:
+    _upload(focal, fill(template, valid_answers(template)))
+    upload = _latest(app)
+    with open_session(app) as session:
+        ids = [row[0] for row in upload.rows[1:]]
+        indicators = session.exec(select(Indicator).where(Indicator.id.in_(ids))).all()  # type: ignore[attr-defined]
+    assert upload.outcome == "previewed"
+    assert upload.rules_checked == rules_fingerprint(indicators)
+    assert _commit(focal, upload.id).status_code == 303
+    assert len(_values(app)) == len(ids)
+
+
+def test_the_fingerprint_follows_each_indicators_kind_and_nothing_else() -> None:
+    class Row:
+        def __init__(self, id_: int, unit: str, by_sex: bool) -> None:
+            self.id, self.unit, self.by_sex = id_, unit, by_sex
+
+    plan = [Row(1, "number", False), Row(2, "percentage", False)]
+    same = rules_fingerprint(reversed(plan))
+    assert rules_fingerprint(plan) == same
+    assert rules_fingerprint([Row(1, "number", True), plan[1]]) != same
+    assert rules_fingerprint([Row(1, "text", False), plan[1]]) != same
+    assert rules_fingerprint([plan[0], Row(3, "percentage", False)]) != same
+    assert rules_fingerprint(plan[:1]) != same
+
+
+def test_an_indicator_changed_after_the_preview_has_every_row_checked_again_at_the_load(
+    app: Flask, people: People, focal: FlaskClient, template: bytes
+) -> None:
+    """7.5 is a valid figure for a plain number; once the indicator counts people by sex, its
+    total must be whole: the load refuses the row, although the preview accepted it."""
+    answers = valid_answers(template)
+    code = _a_plain_count(answers)
+    answers[code]["Value"] = 7.5
+    _upload(focal, fill(template, answers))
+    upload = _latest(app)
+    assert upload.outcome == "previewed"
+    with open_session(app) as session:
+        indicator = session.exec(select(Indicator).where(Indicator.code == code)).one()
+        indicator.by_sex = True
+        session.add(indicator)
+        session.commit()
+    with open_session(app) as session:
+        viewer = viewer_for(session, people.focal_point)
+        with pytest.raises(InputError, match="whole number"):
+            ingest.commit(session, session.get(Upload, upload.id), viewer)
+        session.rollback()
+        assert session.exec(select(IndicatorValue)).all() == []
+        assert session.get(Upload, upload.id).outcome == "previewed"
