@@ -7,6 +7,8 @@ commits or rolls back in exactly one place: ``request_session`` for requests and
 
 from __future__ import annotations
 
+import functools
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,15 +55,22 @@ def is_busy_error(exc: BaseException | None) -> bool:
     return getattr(driver_error, "sqlstate", None) in _BUSY_SQLSTATES
 
 
+# JSON columns are written without the spaces json.dumps puts after "," and ":": a workbook's
+# preview keeps 20,000 rows, a sixth smaller and quicker to write and to read back this way.
+_COMPACT_JSON = functools.partial(json.dumps, separators=(",", ":"))
+
+
 def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 15000) -> Engine:
     """Create an engine; on SQLite, make it behave like a real multi-writer database."""
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"timeout": sqlite_busy_timeout_ms / 1000, "check_same_thread": False}
+            url,
+            connect_args={"timeout": sqlite_busy_timeout_ms / 1000, "check_same_thread": False},
+            json_serializer=_COMPACT_JSON,
         )
         _configure_sqlite(engine, sqlite_busy_timeout_ms)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, json_serializer=_COMPACT_JSON)
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
