@@ -4,9 +4,12 @@ checked again (and refused) at the load."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
 from sqlmodel import select
 
 from app.accounts.services import viewer_for
@@ -92,3 +95,22 @@ def test_an_indicator_changed_after_the_preview_has_every_row_checked_again_at_t
         session.rollback()
         assert session.exec(select(IndicatorValue)).all() == []
         assert session.get(Upload, upload.id).outcome == "previewed"
+
+
+def test_values_written_in_bulk_keep_the_databases_own_form_of_a_time(
+    app: Flask, focal: FlaskClient, template: bytes
+) -> None:
+    """The load writes through the driver; a time is stored as SQLAlchemy stores it (on
+    SQLite, text without the time zone), so it sorts and compares with every other time."""
+    _upload(focal, fill(template, valid_answers(template)))
+    assert _commit(focal, _latest(app).id).status_code == 303
+    with open_session(app) as session:
+        connection = session.connection()
+        stored = connection.execute(text("SELECT DISTINCT updated_at FROM indicator_value")).all()
+        committed = connection.execute(text("SELECT committed_at FROM upload")).scalar_one()
+        typed = session.exec(select(IndicatorValue.updated_at)).first()
+    assert len(stored) == 1
+    if isinstance(committed, str):  # SQLite
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", stored[0][0])
+        assert len(stored[0][0]) == len(committed)
+    assert typed is not None and typed.tzinfo is not None
