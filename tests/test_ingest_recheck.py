@@ -114,3 +114,63 @@ def test_values_written_in_bulk_keep_the_databases_own_form_of_a_time(
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", stored[0][0])
         assert len(stored[0][0]) == len(committed)
     assert typed is not None and typed.tzinfo is not None
+
+
+def _plain_numbers(session, people: People, period_code: str = "2025-Q3") -> list[Indicator]:
+    from app.plan.models import ReportingPeriod
+    from app.progress.submissions import reported_indicators
+
+    period = session.exec(select(ReportingPeriod).where(ReportingPeriod.code == period_code)).one()
+    found = reported_indicators(session, people.thailand.id, period)
+    return period, [i for i in found if i.unit == "number" and not i.by_sex]
+
+
+def _revisions(session) -> dict[int, list[tuple[int, str]]]:
+    from app.progress.models import IndicatorValueRevision
+
+    kept: dict[int, list[tuple[int, str]]] = {}
+    for revision in session.exec(select(IndicatorValueRevision)).all():
+        kept.setdefault(revision.indicator_value_id, []).append((revision.version, revision.reason))
+    return kept
+
+
+@pytest.mark.parametrize("another_value_has_the_stamp", [False, True])
+def test_a_large_batch_copies_exactly_its_own_values_into_revisions(
+    app: Flask, people: People, monkeypatch: pytest.MonkeyPatch, another_value_has_the_stamp: bool
+) -> None:
+    """A workbook's worth of values is copied into revisions by the batch's time stamp in one
+    statement; a value of the report written earlier with the same stamp is not copied again
+    (the copy falls back to the values by indicator)."""
+    from datetime import UTC, datetime
+
+    from app.progress import services
+
+    stamp = datetime(2025, 9, 1, 8, 0, tzinfo=UTC)
+    monkeypatch.setattr(services, "_FEW", 1)  # two values are "many" here
+    monkeypatch.setattr(services, "utcnow", lambda: stamp)
+    in_one_statement: list[bool] = []
+    copy_stamped = services._copy_stamped
+
+    def spied(*args, **kwargs) -> bool:
+        in_one_statement.append(copy_stamped(*args, **kwargs))
+        return in_one_statement[-1]
+
+    monkeypatch.setattr(services, "_copy_stamped", spied)
+    with open_session(app) as session:
+        period, numbers = _plain_numbers(session, people)
+        first, *batch = numbers[:3]
+
+        def value(indicator: Indicator, figure: float) -> services.ValueInput:
+            return services.ValueInput(indicator.id, period.id, people.thailand.id, figure)
+
+        if another_value_has_the_stamp:
+            services.record_indicator_values(session, [value(first, 1)], source="web", reason="a")
+        written = services.record_indicator_values(
+            session, [value(i, 2) for i in batch], source="upload", reason="b"
+        )
+        session.commit()
+        kept = _revisions(session)
+    assert {w.value_id for w in written} <= set(kept)
+    assert [kept[w.value_id] for w in written] == [[(1, "b")]] * len(batch)
+    assert sum(len(r) for r in kept.values()) == len(batch) + another_value_has_the_stamp
+    assert in_one_statement == [not another_value_has_the_stamp]
