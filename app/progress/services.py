@@ -651,9 +651,10 @@ def _copy_stamped(
     session: Session, place: tuple[Any, ...], batch: _Batch, reason: str, expected: int
 ) -> bool:
     """A workbook's worth of one report's values: copied in one statement, as the values of the
-    report that carry this batch's time stamp, instead of by lists of thousands of ids (on
-    PostgreSQL a third of a load). Those are this batch's rows, and exactly them only if as
-    many were copied as it changed: otherwise the copy is undone (a savepoint) and False.
+    report that carry this batch's time stamp, instead of by lists of thousands of ids (which
+    took a quarter of a load on PostgreSQL). Those include this batch's rows, and are exactly
+    them if as many were copied as it changed: otherwise the copy is undone (a savepoint) and
+    this returns False.
     """
     table = IndicatorValue.__table__  # type: ignore[attr-defined]
     stamped = table.c.updated_at == batch.now
