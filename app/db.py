@@ -7,6 +7,8 @@ commits or rolls back in exactly one place: ``request_session`` for requests and
 
 from __future__ import annotations
 
+import functools
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,6 +60,11 @@ class StopWork(RuntimeError):
     is handing out work must stop, never count it as one item's failure."""
 
 
+# JSON columns are written without the spaces json.dumps puts after "," and ":": a workbook's
+# preview keeps 20,000 rows, a sixth smaller and quicker to write and to read back this way.
+_COMPACT_JSON = functools.partial(json.dumps, separators=(",", ":"))
+
+
 def make_engine(
     url: str, *, sqlite_busy_timeout_ms: int = 15000, lock_timeout_ms: int | None = None
 ) -> Engine:
@@ -69,17 +76,20 @@ def make_engine(
     it takes."""
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"timeout": sqlite_busy_timeout_ms / 1000, "check_same_thread": False}
+            url,
+            connect_args={"timeout": sqlite_busy_timeout_ms / 1000, "check_same_thread": False},
+            json_serializer=_COMPACT_JSON,
         )
         _configure_sqlite(engine, sqlite_busy_timeout_ms)
         return engine
     if lock_timeout_ms is None:
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, json_serializer=_COMPACT_JSON)
     # Set at connection start (libpq options), so it holds in every transaction and survives
     # the rollback the pool does when a connection is returned.
     return create_engine(
         url,
         pool_pre_ping=True,
+        json_serializer=_COMPACT_JSON,
         connect_args={"options": f"-c lock_timeout={int(lock_timeout_ms)}"},
     )
 

@@ -337,6 +337,8 @@ def child_end_to_end(folder: Path, url: str, workbook: Path) -> dict:
             if upload.outcome != "previewed":
                 raise SystemExit(f"upload {upload.outcome}: {(upload.problems or [])[:3]}")
             upload_id = upload.id
+        # Nothing of the first request outlives it (its upload holds the previewed rows).
+        del upload
         # A second transaction, as the web loads a preview in a request of its own.
         with unit_of_work() as session:
             changed = commit(session, session.get(Upload, upload_id), viewer)

@@ -28,7 +28,7 @@ from app.plan.models import (
     ReportingPeriod,
 )
 from app.progress.forms import EVIDENCE_LINK, NARRATIVE, TEXT_ANSWER
-from app.progress.services import VALUE_FIELDS, unit_problems
+from app.progress.services import VALUE_FIELDS, rules_fingerprint, unit_problems
 from app.progress.submissions import reported_indicators_query
 from app.validation import InputError
 
@@ -82,6 +82,7 @@ class CheckedWorkbook:
     entries: list[RowEntry]
     ignored_rows: int
     problems: list[Problem]
+    rules: str = ""  # the rules_fingerprint the entries were checked under
 
 
 class ReportedIndicator(Protocol):
@@ -205,6 +206,7 @@ def check_rows(
     problems: list[Problem] = []
     by_code = {i.code: (i, _rules(i.unit, i.by_sex)) for i in reported}
     entries: list[RowEntry] = []
+    checked_by: list[ReportedIndicator] = []  # each entry's indicator
     seen: dict[str, int] = {}
     # Codes the state does not report: which message each gets is asked of the plan once.
     unknown: list[tuple[int, int, str]] = []  # (index in problems, row, code)
@@ -245,6 +247,7 @@ def check_rows(
         entry = _row_entry(number, *known, cells, period, problems)
         if entry is not None:
             entries.append(entry)
+            checked_by.append(known[0])
     if unknown:
         in_plan = known_codes({code for _i, _n, code in unknown})
         for index, number, code in unknown:
@@ -254,7 +257,7 @@ def check_rows(
                 else f"unknown indicator code '{code[:30]}'"
             )
             problems[index] = Problem(VALUES_SHEET, f"A{number}", message)
-    return CheckedWorkbook(entries, ignored, problems)
+    return CheckedWorkbook(entries, ignored, problems, rules_fingerprint(checked_by))
 
 
 def _row_entry(

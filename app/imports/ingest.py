@@ -309,6 +309,7 @@ def _preview(
     upload.base_version = report.version if report else FIRST_VERSION
     upload.counts = counts
     upload.rows = rows
+    upload.rules_checked = checked.rules
     upload.outcome = "previewed" if counts["new"] or counts["changed"] else "unchanged"
     session.add(upload)
     session.flush()
@@ -492,6 +493,7 @@ def _record(
         corrected_after_close=closed_correction,
         submission_id=submission.id,
         audit_each_value=False,
+        checked_under=upload.rules_checked,
     )
     changed = sum(1 for outcome in outcomes if outcome.changed)
     del outcomes

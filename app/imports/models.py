@@ -52,6 +52,9 @@ class Upload(SQLModel, table=True):
     problem_count: int = 0
     annotation: str | None = Field(default=None, max_length=10)
     rows: list[Any] | None = Field(default=None, sa_type=JSON)  # parsed values, for commit
+    # The rules the rows were checked by (progress.services.rules_fingerprint): while their
+    # indicators' fingerprint is the same, the load need not check each row again.
+    rules_checked: str | None = Field(default=None, max_length=64)
     committed_at: datetime | None = None
     # Who loaded it: the sender on the web; for an inbox file (no sender), the person who did.
     committed_by_id: int | None = Field(default=None, foreign_key="user_account.id")

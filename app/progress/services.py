@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+from array import array
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import bindparam, insert, literal, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.audit.services import plain_row as _plain_row
 from app.audit.services import record_bulk
-from app.fields import field_problem
+from app.fields import PEOPLE, REPORTED, field_problem
 from app.plan.models import Indicator, IndicatorReportingState, MemberState, ReportingPeriod
 from app.progress import totals
 from app.progress.forms import (
@@ -38,7 +43,7 @@ VALUE_FIELDS = (
 )
 
 
-@dataclass
+@dataclass(slots=True)  # a workbook's load holds 20,000 of them at once
 class ValueInput:
     indicator_id: int
     reporting_period_id: int
@@ -178,8 +183,17 @@ class _Context:
         for row in connection.execute(select(*_STORED_COLUMNS).where(*where)):
             self.current[(row.indicator_id, row.reporting_period_id, row.member_state_id)] = row
 
-    def check(self, data: ValueInput) -> Any:
-        """The indicator's row, or ``InputError`` naming each field that breaks its rules."""
+    def rules_of(self, entries: list[ValueInput]) -> str:
+        """The ``rules_fingerprint`` of these entries' indicators as they are now ("" if one
+        is not in the plan)."""
+        indicators = [self.indicators.get(data.indicator_id) for data in entries]
+        return "" if None in indicators else rules_fingerprint(indicators)
+
+    def check(self, data: ValueInput, *, values: bool = True) -> Any:
+        """The indicator's row, or ``InputError`` naming each field that breaks its rules.
+
+        With ``values`` false only the indicator is checked (it exists, is reported by the
+        state, is not computed): for values already checked under the same rules."""
         indicator = self.indicators.get(data.indicator_id)
         state = self.states.get(data.member_state_id)
         if indicator is None or state is None or data.reporting_period_id not in self.periods:
@@ -192,6 +206,8 @@ class _Context:
             raise InputError(
                 {"member_state": f"{state.name} does not report indicator {indicator.code}"}
             )
+        if not values:
+            return indicator
         problems = unit_problems(indicator, data)
         # The report form's rules for its texts, whichever way the value came; what is stored
         # is the text as those rules give it back (line breaks as LF, trimmed).
@@ -212,6 +228,26 @@ def validate_value(session: Session, data: ValueInput) -> tuple[Indicator, Repor
 
 
 _TEXTS = (("narrative", NARRATIVE), ("evidence_url", EVIDENCE_LINK), ("text_value", TEXT_ANSWER))
+# The settings of the field types a value is checked by (their limits), as part of its rules.
+_FIELD_SETTINGS = repr((PEOPLE, REPORTED, NARRATIVE, TEXT_ANSWER, EVIDENCE_LINK)).encode()
+
+
+def rules_fingerprint(indicators: Iterable[Any]) -> str:
+    """A hash of the rules that values for these indicators (rows with id, unit and by_sex)
+    are checked by: each indicator's kind, and the field types' settings.
+
+    A workbook's rows are checked when it is previewed; if the fingerprint of their indicators
+    is the same when it is loaded, the rows are still valid by the same rules and need not be
+    checked one by one again (see ``record_indicator_values``).
+    """
+    kinds: dict[tuple[str, bool], list[int]] = {}
+    for indicator in indicators:
+        kinds.setdefault((indicator.unit, bool(indicator.by_sex)), []).append(indicator.id)
+    digest = hashlib.sha256(_FIELD_SETTINGS)
+    for kind in sorted(kinds):
+        digest.update(repr(kind).encode())
+        digest.update(array("q", sorted(kinds[kind])).tobytes())
+    return digest.hexdigest()
 
 
 def unit_problems(indicator: Any, data: ValueInput) -> dict[str, str]:
@@ -296,6 +332,7 @@ def record_indicator_values(
     corrected_after_close: bool = False,
     submission_id: int | None = None,
     audit_each_value: bool = True,
+    checked_under: str | None = None,
 ) -> list[Written]:
     """Record many values at once: every one is checked before any is written (all or none),
     and each change writes a new version and its revision (who, when, source, reason, values).
@@ -306,11 +343,16 @@ def record_indicator_values(
     flush hook cannot see here, gets one event per changed value with the same content, unless
     ``audit_each_value`` is false: a workbook import records one event for the whole commit
     instead, and the revisions (reason naming the upload) are the per-value history.
+
+    ``checked_under`` is the ``rules_fingerprint`` the values were already checked under (a
+    workbook's preview): while it is the fingerprint of their indicators now, each value's
+    own rules are not run again; their indicators are, always.
     """
     if not entries:
         return []
     context = _Context.load(session, entries)
-    indicators = [context.check(data) for data in entries]
+    recheck = checked_under is None or checked_under != context.rules_of(entries)
+    indicators = [context.check(data, values=recheck) for data in entries]
     extra: dict[str, Any] = {"source": source, "updated_by_id": changed_by_id}
     if submission_id is not None:
         extra["submission_id"] = submission_id
@@ -367,17 +409,23 @@ class _Batch:
             self.updates.append((stored, data))
             self._outcomes.append(Written(stored.id, created=False, changed=True))
 
+    def new_marks(self) -> dict[str, Any]:
+        """What every new value of the batch is stamped with: who, when, how, version 1."""
+        return {
+            "submission_id": None,
+            "corrected_after_close": False,
+            **self.extra,
+            "updated_at": self.now,
+            "version": 1,
+        }
+
     def new_row(self, data: ValueInput) -> dict[str, Any]:
         return {
             "indicator_id": data.indicator_id,
             "reporting_period_id": data.reporting_period_id,
             "member_state_id": data.member_state_id,
-            "submission_id": None,
-            "corrected_after_close": False,
             **{name: getattr(data, name) for name in VALUE_FIELDS},
-            **self.extra,
-            "updated_at": self.now,
-            "version": 1,
+            **self.new_marks(),
         }
 
     def changed_row(self, stored: Any, data: ValueInput) -> dict[str, Any]:
@@ -403,36 +451,115 @@ class _Batch:
 
 
 def _insert_values(session: Session, batch: _Batch, audit: bool) -> dict[tuple[int, int, int], int]:
-    """Insert the new values in chunks; returns each one's id by its key."""
-    table = IndicatorValue.__table__  # type: ignore[attr-defined]
-    statement = insert(table).returning(
-        table.c.id, table.c.indicator_id, table.c.reporting_period_id, table.c.member_state_id
-    )
+    """Insert the new values in chunks; returns each one's id by its key.
+
+    The rows go to the driver's ``executemany`` as plain tuples: through SQLAlchemy's insert
+    with RETURNING, building and binding a parameter dict per row cost more than the database
+    spent writing them. The ids are read back in one query per report (see ``_ids_of``).
+    """
+    if not batch.inserts:
+        return {}
     connection = session.connection()
-    ids: dict[tuple[int, int, int], int] = {}
+    table = IndicatorValue.__table__  # type: ignore[attr-defined]
+    marks = batch.new_marks()
+    statement, bind = _driver_insert(connection, table, _INSERTED_PER_ROW, tuple(marks))
+    constants = tuple(bind(name, marks[name]) for name in marks)
+    per_row = attrgetter(*_INSERTED_PER_ROW)
+    # A float column's bind processor (None where the driver takes Python floats as they are).
+    floats = [
+        (index, processor)
+        for index, name in enumerate(_INSERTED_PER_ROW)
+        if (processor := _bind_processor(table.c[name], connection.dialect)) is not None
+    ]
     for chunk in _chunks(batch.inserts, _WRITE_CHUNK):
-        rows = [batch.new_row(data) for data in chunk]
-        for new_id, *key in connection.execute(statement, rows):
-            ids[tuple(key)] = new_id  # type: ignore[index]
-        if audit:
+        rows = [per_row(data) for data in chunk]
+        if floats:
+            rows = [_bound_row(row, floats) for row in rows]
+        connection.exec_driver_sql(statement, [row + constants for row in rows])
+    ids = _ids_of(connection, [_key_of(data) for data in batch.inserts])
+    if audit:
+        for chunk in _chunks(batch.inserts, _WRITE_CHUNK):
             record_bulk(
                 session,
                 "indicator_value",
                 [
                     (
                         "create",
-                        str(ids[_key(row)]),
+                        str(ids[_key_of(data)]),
                         None,
-                        _plain_row({"id": ids[_key(row)], **row}),
+                        _plain_row({"id": ids[_key_of(data)], **batch.new_row(data)}),
                     )
-                    for row in rows
+                    for data in chunk
                 ],
             )
     return ids
 
 
-def _key(row: dict[str, Any]) -> tuple[int, int, int]:
-    return (row["indicator_id"], row["reporting_period_id"], row["member_state_id"])
+# What each new value brings of its own; the rest (``_Batch.new_marks``) is the batch's.
+_INSERTED_PER_ROW = ("indicator_id", "reporting_period_id", "member_state_id", *VALUE_FIELDS)
+
+
+def _key_of(data: ValueInput) -> tuple[int, int, int]:
+    return (data.indicator_id, data.reporting_period_id, data.member_state_id)
+
+
+def _bound_row(row: tuple, processors: list[tuple[int, Any]]) -> tuple:
+    values = list(row)
+    for index, processor in processors:
+        values[index] = processor(values[index])
+    return tuple(values)
+
+
+def _driver_insert(
+    connection: Any, table: Any, per_row: tuple[str, ...], constant: tuple[str, ...]
+) -> tuple[str, Callable[[str, Any], Any]]:
+    """An INSERT of ``per_row`` then ``constant`` columns in the driver's own placeholders, and
+    a function binding one value to its column as SQLAlchemy would (a date as SQLite's text)."""
+    dialect = connection.dialect
+    marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}[dialect.paramstyle]
+    names = (*per_row, *constant)
+    # Only the table's own name and column names go into the text; every value is bound.
+    statement = (
+        f"INSERT INTO {table.name} ({', '.join(names)}) "  # noqa: S608
+        f"VALUES ({', '.join(marker for _ in names)})"
+    )
+
+    def bind(name: str, value: Any) -> Any:
+        processor = _bind_processor(table.c[name], dialect)
+        return processor(value) if processor else value
+
+    return statement, bind
+
+
+def _bind_processor(column: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """How SQLAlchemy hands this column's values to the driver on this database (through the
+    dialect's own type: a date becomes SQLite's text, without its time zone)."""
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _ids_of(connection: Any, keys: list[tuple[int, int, int]]) -> dict[tuple[int, int, int], int]:
+    """The stored ids of these (indicator, period, state) keys: by report when there are many
+    (one indexed read), by lists of indicator ids when there are few."""
+    table = IndicatorValue.__table__  # type: ignore[attr-defined]
+    by_place: dict[tuple[int, int], list[int]] = {}
+    for indicator_id, period_id, state_id in keys:
+        by_place.setdefault((period_id, state_id), []).append(indicator_id)
+    ids: dict[tuple[int, int, int], int] = {}
+    for (period_id, state_id), indicator_ids in by_place.items():
+        place = (
+            table.c.reporting_period_id == period_id,
+            table.c.member_state_id == state_id,
+        )
+        wanted = set(indicator_ids)
+        chunks = [None] if len(indicator_ids) > _FEW else _chunks(indicator_ids)
+        for chunk in chunks:
+            where = place if chunk is None else (*place, table.c.indicator_id.in_(chunk))
+            for indicator_id, value_id in connection.execute(
+                select(table.c.indicator_id, table.c.id).where(*where)
+            ):
+                if indicator_id in wanted:
+                    ids[(indicator_id, period_id, state_id)] = value_id
+    return ids
 
 
 _UPDATED = (
@@ -484,7 +611,6 @@ def _insert_revisions(session: Session, batch: _Batch, reason: str) -> None:
     if not changed:
         return
     table = IndicatorValue.__table__  # type: ignore[attr-defined]
-    revisions = IndicatorValueRevision.__table__  # type: ignore[attr-defined]
     by_place: dict[tuple[int, int], list[int]] = {}
     for data in changed:
         by_place.setdefault((data.reporting_period_id, data.member_state_id), []).append(
@@ -492,30 +618,58 @@ def _insert_revisions(session: Session, batch: _Batch, reason: str) -> None:
         )
     connection = session.connection()
     for (period_id, state_id), indicator_ids in by_place.items():
+        place = (table.c.reporting_period_id == period_id, table.c.member_state_id == state_id)
+        many = len(indicator_ids) > _FEW
+        if many and _copy_stamped(session, place, batch, reason, len(indicator_ids)):
+            continue
         for chunk in _chunks(indicator_ids):
-            copied = select(
-                table.c.id,
-                *[table.c[name] for name in _REVISION_COPIED],
-                table.c.updated_at,  # the batch's time, when it changed
-                table.c.updated_by_id,  # who changed it
-                literal(reason, revisions.c.reason.type),
-            ).where(
-                table.c.indicator_id.in_(chunk),
-                table.c.reporting_period_id == period_id,
-                table.c.member_state_id == state_id,
+            connection.execute(_revisions_of(reason, *place, table.c.indicator_id.in_(chunk)))
+
+
+def _revisions_of(reason: str, *where: Any) -> Any:
+    """INSERT ... SELECT of the revisions of the values ``where`` selects, as they are now."""
+    table = IndicatorValue.__table__  # type: ignore[attr-defined]
+    revisions = IndicatorValueRevision.__table__  # type: ignore[attr-defined]
+    copied = select(
+        table.c.id,
+        *[table.c[name] for name in _REVISION_COPIED],
+        table.c.updated_at,  # the batch's time, when it changed
+        table.c.updated_by_id,  # who changed it
+        literal(reason, revisions.c.reason.type),
+    ).where(*where)
+    return insert(revisions).from_select(
+        ["indicator_value_id", *_REVISION_COPIED, "changed_at", "changed_by_id", "reason"],
+        copied,
+    )
+
+
+class _NotOnlyThisBatch(Exception):
+    """Another value of the report carries the batch's time stamp: copy by indicator instead."""
+
+
+def _copy_stamped(
+    session: Session, place: tuple[Any, ...], batch: _Batch, reason: str, expected: int
+) -> bool:
+    """A workbook's worth of one report's values: copied in one statement, as the values of the
+    report that carry this batch's time stamp, instead of by lists of thousands of ids (which
+    took a quarter of a load on PostgreSQL). Those include this batch's rows, and are exactly
+    them if as many were copied as it changed: otherwise the copy is undone (a savepoint) and
+    this returns False.
+    """
+    table = IndicatorValue.__table__  # type: ignore[attr-defined]
+    stamped = table.c.updated_at == batch.now
+    try:
+        with session.begin_nested():
+            statement = _revisions_of(reason, *place, stamped)
+            # psycopg's count of inserted rows is kept only when asked for (SQLAlchemy 2).
+            copied = session.connection().execute(
+                statement.execution_options(preserve_rowcount=True)
             )
-            connection.execute(
-                insert(revisions).from_select(
-                    [
-                        "indicator_value_id",
-                        *_REVISION_COPIED,
-                        "changed_at",
-                        "changed_by_id",
-                        "reason",
-                    ],
-                    copied,
-                )
-            )
+            if copied.rowcount != expected:
+                raise _NotOnlyThisBatch
+    except (_NotOnlyThisBatch, IntegrityError):  # (its revision is there: the same version)
+        return False
+    return True
 
 
 def value_history(session: Session, value_id: int) -> list[IndicatorValueRevision]:
