@@ -18,7 +18,6 @@ from app.imports.models import Upload
 from app.plan.models import Indicator
 from app.progress.models import IndicatorValue
 from app.progress.services import rules_fingerprint
-from app.validation import InputError
 from tests.conftest import open_session
 from tests.fixtures_accounts import People, sign_in
 from tests.test_imports import _commit, _latest, _period_id, _upload, _values
@@ -90,11 +89,12 @@ def test_an_indicator_changed_after_the_preview_has_every_row_checked_again_at_t
         session.commit()
     with open_session(app) as session:
         viewer = viewer_for(session, people.focal_point)
-        with pytest.raises(InputError, match="whole number"):
+        with pytest.raises(ingest.CommitRefused, match="whole number") as refused:
             ingest.commit(session, session.get(Upload, upload.id), viewer)
-        session.rollback()
+        assert "The plan changed after this preview" in str(refused.value)
+        session.commit()  # as the view keeps a refusal: the upload marked, nothing else
         assert session.exec(select(IndicatorValue)).all() == []
-        assert session.get(Upload, upload.id).outcome == "previewed"
+        assert session.get(Upload, upload.id).outcome == "stale"
 
 
 def test_values_written_in_bulk_keep_the_databases_own_form_of_a_time(
