@@ -368,3 +368,32 @@ def test_a_scan_whose_job_lost_its_lock_stops_and_files_nothing_as_refused(app, 
             no_more_units, _inbox(app), app.config["STORAGE_DIR"], Limits(), settle_seconds=0
         )
     assert _inbox_upload(app) is None and _filed_in(app, "refused") == []
+
+
+def test_a_workbook_only_a_manager_can_load_waits_on_the_managers_list_only(
+    app, runner, people, focal, template
+) -> None:
+    """An inbox workbook for an approved report was listed on the focal point's to-do, though
+    Load could only refuse them."""
+    answers = valid_answers(template)
+    _load(app, focal, fill(template, answers))
+    _set_status(app, report="approved")
+    answers["3.1.c"]["Value"] = 19
+    _scan(app, runner, {"late.xlsx": fill(template, answers)})
+    manager = sign_in(app.test_client(), people.manager)
+    assert "late.xlsx" in manager.get("/my-work").get_data(as_text=True)
+    assert "late.xlsx" not in focal.get("/my-work").get_data(as_text=True)
+    with open_session(app) as session:
+        viewer = viewer_for(session, session.get(User, people.focal_point.id))
+        assert services.waiting_uploads(session, viewer) == []
+
+
+def test_a_workbook_naming_an_unknown_state_says_which_it_names(app, runner, template) -> None:
+    def unknown_state(workbook) -> None:
+        sheet = workbook[META_SHEET]
+        for row in sheet.iter_rows():
+            if row[0].value == "member_state":
+                row[1].value = "ZZZ"
+
+    output = _scan(app, runner, {"zzz.xlsx": fill(template, {}, unknown_state)})
+    assert "names member state 'ZZZ', which this system does not know" in output

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from sqlmodel import Session
 
-from app.fields import DAY, Number
+from app.fields import DAY, Number, clean_text
 from app.imports.reader import ParsedWorkbook, Problem, column_letter
 from app.imports.template import COLUMNS, TEMPLATE_VERSION, VALUES_SHEET, editable_columns
 from app.plan.models import (
@@ -127,13 +127,20 @@ def check_metadata(
         )
     state = states.get(meta.get("member_state", ""))
     period = periods.get(meta.get("reporting_period", ""))
+    # Shown back in the message: what the sheet says, cleaned and short.
+    named_state = clean_text(str(meta.get("member_state") or "")).strip()[:20]
     if state is None:
         problems.append(
             Problem(
                 "",
                 "",
-                "The workbook does not say which member state it is "
-                "for. Download the template again.",
+                (
+                    f"The workbook names member state '{named_state}', which this system does "
+                    "not know. Download the template again."
+                    if named_state
+                    else "The workbook does not say which member state it is "
+                    "for. Download the template again."
+                ),
             )
         )
     if period is None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import func
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from app.accounts.services import Viewer
 from app.imports.inbox import scan_inbox
-from app.imports.ingest import preview_is_current
+from app.imports.ingest import FIRST_VERSION
 from app.imports.models import Upload
 from app.imports.template import TemplateRow, build_template
 from app.plan.models import MemberState, ReportingPeriod
@@ -99,20 +100,30 @@ class WaitingUpload:
 
 
 def waiting_uploads(session: Session, viewer: Viewer, *, limit: int = 50) -> list[WaitingUpload]:
-    """Inbox workbooks waiting for a person to load them: a focal point's own state's, or every
+    """Inbox workbooks waiting for this person to load them: those of a focal point's own state
+    that they may still load (not one for a report only a manager can correct now), or every
     state's for a manager. (A web upload's preview is its sender's own page, not a task.)"""
     if not viewer.has("focal_point", "rso_manager"):
         return []
     query = (
-        select(Upload, MemberState, ReportingPeriod)
+        select(Upload, MemberState, ReportingPeriod, Submission.status)
         .join(MemberState, col(MemberState.id) == Upload.member_state_id)
         .join(ReportingPeriod, col(ReportingPeriod.id) == Upload.reporting_period_id)
+        .outerjoin(
+            Submission,
+            (col(Submission.member_state_id) == Upload.member_state_id)
+            & (col(Submission.reporting_period_id) == Upload.reporting_period_id),
+        )
         .where(Upload.outcome == "previewed", Upload.source == "inbox")
         # One overtaken by a later change to the report can no longer be loaded: not a task.
-        .where(preview_is_current())
+        .where(func.coalesce(Submission.version, FIRST_VERSION) == Upload.base_version)
         .order_by(col(Upload.received_at), col(Upload.id))
         .limit(limit)
     )
     if not viewer.has("rso_manager"):
         query = query.where(Upload.member_state_id == viewer.member_state_id)
-    return [WaitingUpload(u, s, p) for u, s, p in session.exec(_listed(query)).all()]
+    return [
+        WaitingUpload(upload, state, period)
+        for upload, state, period, status in session.exec(_listed(query)).all()
+        if subs.edit_refusal(viewer, state.id, period, status) is None
+    ]

@@ -348,7 +348,8 @@ def correction_refusal(
     except InputError as refused:
         return f"The reason for the correction: {refused}."
     if not text:
-        return f"{_correction_of(period, status).capitalize()}: give the reason for the correction."
+        what = _correction_of(period, status)
+        return f"{what[:1].upper()}{what[1:]}: give the reason for the correction."
     return None
 
 
