@@ -159,16 +159,6 @@ def request_session() -> Session:
     return g.db_session
 
 
-def finish_request_session() -> None:
-    """Commit and close the request's session now, before a view hands over to work that opens
-    its own transactions (a job run from a page): on SQLite the request's write transaction
-    would otherwise hold the database lock that work is waiting for."""
-    session: Session | None = g.pop("db_session", None)
-    if session is not None:
-        session.commit()
-        session.close()
-
-
 def abandon_request_session() -> None:
     """Roll back and close the request's session at once, for an error page that must not
     touch the database again (it is busy): the next query would wait on the same lock."""

@@ -16,7 +16,7 @@ from app.db import unit_of_work
 from app.plan import seed as plan_seed
 from tests.databases import POSTGRES_URL_VARIABLE, PostgresDatabases, SqliteDatabases
 
-pytest_plugins = ["tests.fixtures_accounts", "tests.smtp_server"]
+pytest_plugins = ["tests.fixtures_accounts", "tests.fixtures_uploads", "tests.smtp_server"]
 
 
 @pytest.fixture(scope="session", autouse=True)

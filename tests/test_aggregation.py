@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from app.progress.aggregation import (
+from app.figures import (
     ValueRow,
     aggregate,
     latest_level,

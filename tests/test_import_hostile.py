@@ -22,11 +22,6 @@ from tests.workbooks import download_template, fill, rezip, valid_answers
 
 
 @pytest.fixture
-def focal(app, people):
-    return sign_in(app.test_client(), people.focal_point)
-
-
-@pytest.fixture
 def good(app, focal) -> bytes:
     with open_session(app) as session:
         period = session.exec(

@@ -23,14 +23,9 @@ from app.plan.models import ReportingPeriod
 from app.progress.models import IndicatorValue, Submission
 from tests.conftest import open_session
 from tests.fixtures_accounts import csrf_of, sign_in
+from tests.fixtures_uploads import PERIOD
+from tests.fixtures_uploads import period_id as _period_id
 from tests.workbooks import download_template, fill, rows_by_code, valid_answers
-
-PERIOD = "2025-Q3"
-
-
-def _period_id(app: Flask, code: str = PERIOD) -> int:
-    with open_session(app) as session:
-        return session.exec(select(ReportingPeriod.id).where(ReportingPeriod.code == code)).one()
 
 
 def _upload(client: FlaskClient, data: bytes, name: str = "report.xlsx", htmx: bool = False):
@@ -59,16 +54,6 @@ def _commit(client: FlaskClient, upload_id: int, reason: str | None = None):
 def _values(app: Flask) -> list[IndicatorValue]:
     with open_session(app) as session:
         return list(session.exec(select(IndicatorValue)).all())
-
-
-@pytest.fixture
-def focal(app, people) -> FlaskClient:
-    return sign_in(app.test_client(), people.focal_point)
-
-
-@pytest.fixture
-def template(app, focal) -> bytes:
-    return download_template(focal, _period_id(app))
 
 
 def test_the_template_is_made_for_the_state_and_period(template: bytes) -> None:

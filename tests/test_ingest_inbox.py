@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlmodel import select
 
 from app.accounts.models import User
@@ -24,22 +23,12 @@ from app.imports.template import META_SHEET
 from app.plan.models import Indicator
 from app.progress.models import IndicatorValue, IndicatorValueRevision, Submission
 from tests.conftest import open_session
-from tests.fixtures_accounts import People, sign_in
+from tests.fixtures_accounts import sign_in
 from tests.hostile_files import HOSTILE_CASES
-from tests.test_imports import PERIOD, _commit, _load, _period_id, _set_status, _values
-from tests.workbooks import download_template, fill, valid_answers
+from tests.test_imports import PERIOD, _commit, _load, _set_status, _values
+from tests.workbooks import fill, valid_answers
 
 REASON = "Figures confirmed by the ministry after review"
-
-
-@pytest.fixture
-def focal(app: Flask, people: People) -> FlaskClient:
-    return sign_in(app.test_client(), people.focal_point)
-
-
-@pytest.fixture
-def template(app: Flask, focal: FlaskClient) -> bytes:
-    return download_template(focal, _period_id(app))
 
 
 def _inbox(app: Flask) -> Path:

@@ -6,11 +6,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
-from flask import Flask
-from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import inspect
 from sqlmodel import select
@@ -21,21 +18,10 @@ from app.imports import annotated, ingest, services
 from app.imports.models import MAX_PROBLEMS_KEPT, Upload
 from app.imports.template import VALUES_SHEET
 from tests.conftest import open_session
-from tests.fixtures_accounts import People, sign_in
-from tests.test_imports import _latest, _period_id, _upload
-from tests.workbooks import download_template, fill, valid_answers
+from tests.test_imports import _latest, _upload
+from tests.workbooks import fill, valid_answers
 
 UNKNOWN_ROWS = 1_100
-
-
-@pytest.fixture
-def focal(app: Flask, people: People) -> FlaskClient:
-    return sign_in(app.test_client(), people.focal_point)
-
-
-@pytest.fixture
-def template(app: Flask, focal: FlaskClient) -> bytes:
-    return download_template(focal, _period_id(app))
 
 
 def _with_unknown_codes(template: bytes, rows: int = UNKNOWN_ROWS) -> bytes:

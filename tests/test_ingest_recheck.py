@@ -19,19 +19,9 @@ from app.plan.models import Indicator
 from app.progress.models import IndicatorValue
 from app.progress.services import rules_fingerprint
 from tests.conftest import open_session
-from tests.fixtures_accounts import People, sign_in
-from tests.test_imports import _commit, _latest, _period_id, _upload, _values
-from tests.workbooks import download_template, fill, valid_answers
-
-
-@pytest.fixture
-def focal(app: Flask, people: People) -> FlaskClient:
-    return sign_in(app.test_client(), people.focal_point)
-
-
-@pytest.fixture
-def template(app: Flask, focal: FlaskClient) -> bytes:
-    return download_template(focal, _period_id(app))
+from tests.fixtures_accounts import People
+from tests.test_imports import _commit, _latest, _upload, _values
+from tests.workbooks import fill, valid_answers
 
 
 def _a_plain_count(answers: dict[str, dict[str, object]]) -> str:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import time
 from pathlib import Path
 
-import pytest
 from flask import Flask
 from sqlmodel import select
 
-from app.config import PROJECT_ROOT
 from app.db import unit_of_work
 from app.scheduling.models import JobRun, Schedule
+from tests.app_process import start_command, wait_for
 from tests.conftest import open_session
 from tests.fixtures_accounts import csrf_of, sign_in
 
@@ -28,36 +24,16 @@ def _no_schedules(app: Flask) -> None:
 
 
 def _start_scheduler(app: Flask, tmp_path: Path, smtp_port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": app.config["DATABASE_URL"],
-        "INSTANCE_PATH": str(tmp_path / "scheduler-instance"),
-        "STORAGE_DIR": app.config["STORAGE_DIR"],
-        "REPORTS_DIR": app.config["REPORTS_DIR"],
-        "SECRET_KEY": "test-secret-key",
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp_port),
-        "PUBLIC_URL": "https://tracker.example.org",  # with mail, the scheduler requires it
-        "JOB_POLL_SECONDS": "1",
-        "OUTBOX_POLL_SECONDS": "1",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler", "run"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    return start_command(
+        app,
+        tmp_path / "scheduler-instance",
+        smtp_port,
+        ["scheduler", "run"],
+        # with mail, the scheduler requires it
+        PUBLIC_URL="https://tracker.example.org",
+        JOB_POLL_SECONDS="1",
+        OUTBOX_POLL_SECONDS="1",
     )
-
-
-def _wait_for(condition, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.25)
-    pytest.fail(f"waited {seconds} s for {what}")
 
 
 def _run(app: Flask) -> JobRun | None:
@@ -74,7 +50,7 @@ def test_the_scheduler_process_runs_what_run_now_queued_and_sends_the_mail(
     try:
         queued = admin.post("/admin/jobs/imports-scan/run", data={"csrf_token": csrf_of(admin)})
         assert queued.status_code == 303
-        done = _wait_for(
+        done = wait_for(
             lambda: (run := _run(app)) and run.outcome == "succeeded" and run,
             30,
             "the scheduler to start the queued run",
@@ -87,7 +63,7 @@ def test_the_scheduler_process_runs_what_run_now_queued_and_sends_the_mail(
             f"/admin/users/{people.reviewer.id}/reset-link", data={"csrf_token": csrf_of(admin)}
         )
         assert reset.status_code == 200
-        [message] = _wait_for(lambda: smtp.messages, 30, "the scheduler to deliver the link")
+        [message] = wait_for(lambda: smtp.messages, 30, "the scheduler to deliver the link")
         assert message["To"].addresses[0].addr_spec == people.reviewer.email
     finally:
         scheduler.terminate()

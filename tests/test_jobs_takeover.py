@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from flask import Flask
 from sqlmodel import select
 
-from app.config import PROJECT_ROOT
 from app.db import unit_of_work
 from app.plan.models import ReportingPeriod
 from app.scheduling.jobs import close_orphaned_runs, run_job
 from app.scheduling.locks import ABANDONED_NOTE, JobLockHolder, LockSettings
 from app.scheduling.models import JobLock, JobRun, OutboxMessage
 from app.timeutil import utcnow
+from tests.app_process import start_command, wait_for
 from tests.conftest import open_session
 from tests.smtp_server import SilentSmtp
 
@@ -35,16 +32,6 @@ def _only_2025_q3_open(app: Flask) -> None:
                 session.add(period)
 
 
-def _wait_for(condition, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.2)
-    pytest.fail(f"waited {seconds} s for {what}")
-
-
 def _sending(app: Flask) -> OutboxMessage | None:
     with open_session(app) as session:
         return session.exec(select(OutboxMessage).where(OutboxMessage.status == "sending")).first()
@@ -52,25 +39,14 @@ def _sending(app: Flask) -> OutboxMessage | None:
 
 def _start_cli_job(app: Flask, tmp_path: Path, smtp_port: int) -> subprocess.Popen:
     """`flask jobs run reminders` in a process of its own, its mail server never answering."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": app.config["DATABASE_URL"],
-        "INSTANCE_PATH": str(tmp_path / "cli-instance"),
-        "STORAGE_DIR": app.config["STORAGE_DIR"],
-        "REPORTS_DIR": app.config["REPORTS_DIR"],
-        "SECRET_KEY": "test-secret-key",
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp_port),
-        "SMTP_TIMEOUT": "300",  # it hangs on the first message until it is killed
-        "JOB_HEARTBEAT_SECONDS": "1",
-        "JOBS_TODAY": BEFORE_DUE,
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "run", "reminders"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    return start_command(
+        app,
+        tmp_path / "cli-instance",
+        smtp_port,
+        ["jobs", "run", "reminders"],
+        SMTP_TIMEOUT="300",  # it hangs on the first message until it is killed
+        JOB_HEARTBEAT_SECONDS="1",
+        JOBS_TODAY=BEFORE_DUE,
     )
 
 
@@ -81,7 +57,7 @@ def test_a_job_killed_mid_run_is_taken_over_and_no_mail_goes_twice(
     silent = SilentSmtp().start()
     process = _start_cli_job(app, tmp_path, silent.port)
     try:
-        stuck = _wait_for(lambda: _sending(app), 60, "the CLI job to hand a message over")
+        stuck = wait_for(lambda: _sending(app), 60, "the CLI job to hand a message over")
         with open_session(app) as session:
             lock = session.get(JobLock, "reminders")
             [dead_run] = session.exec(select(JobRun)).all()

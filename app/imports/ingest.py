@@ -411,6 +411,7 @@ def preview_is_current():
             Submission.member_state_id == Upload.member_state_id,
             Submission.reporting_period_id == Upload.reporting_period_id,
         )
+        .correlate(Upload)  # only the upload: a query that joins the report keeps its own
         .scalar_subquery()
     )
     return func.coalesce(report_version, FIRST_VERSION) == Upload.base_version

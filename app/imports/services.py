@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from app.accounts.services import Viewer
 from app.imports.inbox import scan_inbox
-from app.imports.ingest import FIRST_VERSION
+from app.imports.ingest import preview_is_current
 from app.imports.models import Upload
 from app.imports.template import TemplateRow, build_template
 from app.plan.models import MemberState, ReportingPeriod
@@ -116,7 +115,7 @@ def waiting_uploads(session: Session, viewer: Viewer, *, limit: int = 50) -> lis
         )
         .where(Upload.outcome == "previewed", Upload.source == "inbox")
         # One overtaken by a later change to the report can no longer be loaded: not a task.
-        .where(func.coalesce(Submission.version, FIRST_VERSION) == Upload.base_version)
+        .where(preview_is_current())
         .order_by(col(Upload.received_at), col(Upload.id))
         .limit(limit)
     )
